@@ -1,0 +1,1 @@
+export { type CliIo, getCli, RELAYCTL_VERSION, UsageError } from './cli.js';

@@ -1,0 +1,1 @@
+export { buildInfo, type CliIo, getCli, RELAYD_VERSION, UsageError } from './cli.js';
