@@ -21,8 +21,10 @@ export function parsePackageTable(markdown: string): PackageRow[] {
   const section = markdown.split(/^## Packages$/m)[1]?.split(/^## /m)[0] ?? '';
   const rows: PackageRow[] = [];
   for (const line of section.split('\n')) {
-    if (!line.startsWith('|') || line.startsWith('|---') || line.startsWith('| Package')) continue;
+    if (!line.startsWith('|')) continue;
     const cells = line.split('|').map((c) => c.trim());
+    // Skip the header and the separator row (however the formatter pads it).
+    if (cells[1] === 'Package' || /^:?-+:?$/.test(cells[1] ?? '')) continue;
     const [, name, layer, , deps, io] = cells;
     const list = (text: string | undefined) =>
       !text || text === '—'
@@ -162,7 +164,7 @@ describe('architecture', () => {
 
   it('the checker catches a violation', () => {
     const table = parsePackageTable(
-      '## Packages\n\n| Package | Layer | Responsibility | May depend on | Node I/O |\n|---|---|---|---|---|\n| a | 1 | x | b, c | node:fs |\n',
+      '## Packages\n\n| Package | Layer | Responsibility | May depend on | Node I/O |\n| ------- | :---: | --- | --- | --- |\n| a | 1 | x | b, c | node:fs |\n',
     );
     assert.deepEqual(table, [{ name: 'a', layer: 1, mayDependOn: ['b', 'c'], nodeIo: ['node:fs'] }]);
   });
