@@ -1,4 +1,5 @@
 export { ByteReader, decodeWith } from './byte-reader.js';
+export type { ByteTransport, TransportHandlers } from './byte-transport.js';
 export { ByteWriter } from './byte-writer.js';
 export { DecodeError, type DecodeFailure } from './bytes-error.js';
 export {

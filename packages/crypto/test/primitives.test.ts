@@ -137,3 +137,35 @@ describe('RSA', () => {
     assert.equal(RsaPrivateKey.fromPem('garbage'), undefined);
   });
 });
+
+describe('x25519 key handling', () => {
+  it('generates clamped secrets whose cached key objects agree with a fresh import', () => {
+    for (let i = 0; i < 20; i++) {
+      const k = generateX25519();
+      assert.equal(k.secretKey[0]! & 7, 0);
+      assert.equal(k.secretKey[31]! & 0xc0, 0x40);
+      // A copy is a different array instance, so it takes the uncached import path.
+      const copy = Uint8Array.from(k.secretKey);
+      assert.deepEqual(x25519PublicFromSecret(copy), k.publicKey);
+      const peer = generateX25519();
+      assert.deepEqual(
+        x25519SharedSecret(k.secretKey, peer.publicKey),
+        x25519SharedSecret(copy, peer.publicKey),
+      );
+      assert.deepEqual(
+        x25519SharedSecret(k.secretKey, peer.publicKey),
+        x25519.getSharedSecret(copy, peer.publicKey),
+      );
+    }
+  });
+});
+
+describe('x25519 key cache', () => {
+  it('does not serve a stale key for a secret mutated in place', () => {
+    const k = generateX25519();
+    const before = x25519PublicFromSecret(k.secretKey);
+    k.secretKey[1]! ^= 1;
+    assert.notDeepEqual(x25519PublicFromSecret(k.secretKey), before);
+    assert.deepEqual(x25519PublicFromSecret(k.secretKey), x25519.getPublicKey(k.secretKey));
+  });
+});

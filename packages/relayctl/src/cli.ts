@@ -5,12 +5,15 @@
  */
 import yargs, { type Argv } from 'yargs';
 import pkg from '../package.json' with { type: 'json' };
+import { keysCommand } from './keys-command.js';
 
 export const RELAYCTL_VERSION: string = pkg.version;
 
 export interface CliIo {
   out(text: string): void;
   err(text: string): void;
+  /** The current time in ms since the epoch; defaults to the system clock (tests inject one). */
+  nowMs?(): number;
 }
 
 export function getCli(argv: string[], io: CliIo): Argv {
@@ -26,6 +29,9 @@ export function getCli(argv: string[], io: CliIo): Argv {
         if (args.json) io.out(JSON.stringify(info));
         else for (const [k, v] of Object.entries(info)) io.out(`${k}: ${v}`);
       },
+    )
+    .command('keys', 'Create or inspect the key store of a DataDirectory', (y) =>
+      keysCommand(y, io, () => io.nowMs?.() ?? Date.now()),
     )
     .demandCommand(1, 'Give a command; see --help.')
     .strict()

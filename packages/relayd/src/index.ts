@@ -1,1 +1,9 @@
-export { buildInfo, type CliIo, getCli, RELAYD_VERSION, UsageError } from './cli.js';
+export {
+  buildInfo,
+  type CliIo,
+  DEFAULT_CONFIG_FILE,
+  getCli,
+  RELAYD_VERSION,
+  UsageError,
+  verifyConfig,
+} from './cli.js';

@@ -1,0 +1,558 @@
+/**
+ * The option names C tor accepts in a torrc, so that an operator's existing
+ * torrc loads: relayd warns about the ones it does not implement instead of
+ * rejecting them, and rejects only names tor does not know either.
+ *
+ * Source: tor.git at commit 3cb6a690be60fcdab60130402ff88dcfc0657596
+ * (tor 0.4.8.1-alpha-dev, June 2023): the settable entries of `option_vars_`
+ * in src/app/config/config.c (V, VAR, V_D, VAR_D, V_IMMUTABLE,
+ * VAR_IMMUTABLE, VAR_NODUMP*, and the ORPort-style VPORT entries with their
+ * `__` variants; not the virtual `*Lines` groups nor `___` internals) plus
+ * the subsystem tables src/core/or/dos_options.inc,
+ * src/feature/dirauth/dirauth_options.inc and
+ * src/lib/crypt_ops/crypto_options.inc. The names tor 0.4.9.11 added are
+ * listed apart, from `tor --list-torrc-options` of Debian's tor 0.4.9.11.
+ * Obsolete names are tor's OBSOLETE() entries; aliases are `option_abbrevs_`
+ * less its command-line-only entries.
+ *
+ * One name per line, so the lists diff cleanly when they are refreshed.
+ */
+
+/** The tor release the main list reflects. */
+export const TOR_OPTION_LIST_VERSION = '0.4.8.1-alpha-dev';
+
+const TOR_0_4_8_OPTIONS = `
+__AllDirActionsPrivate
+__AlwaysCongestionControl
+__ControlPort
+__DirPort
+__DisablePredictedCircuits
+__DisableSignalHandlers
+__DNSPort
+__ExtORPort
+__HashedControlSessionPassword
+__HTTPTunnelPort
+__LeaveStreamsUnattached
+__MetricsPort
+__NATDPort
+__ORPort
+__OwningControllerFD
+__OwningControllerProcess
+__ReloadTorrcOnSIGHUP
+__SbwsExit
+__SocksPort
+__TransPort
+AccelDir
+AccelName
+AccountingMax
+AccountingRule
+AccountingStart
+Address
+AddressDisableIPv6
+AllowNonRFC953Hostnames
+AlternateBridgeAuthority
+AlternateDirAuthority
+AssumeReachable
+AssumeReachableIPv6
+AuthDirBadExit
+AuthDirBadExitCCs
+AuthDirFastGuarantee
+AuthDirGuardBWGuarantee
+AuthDirHasIPv6Connectivity
+AuthDirInvalid
+AuthDirInvalidCCs
+AuthDirListBadExits
+AuthDirListMiddleOnly
+AuthDirMaxServersPerAddr
+AuthDirMiddleOnly
+AuthDirMiddleOnlyCCs
+AuthDirPinKeys
+AuthDirReject
+AuthDirRejectCCs
+AuthDirRejectRequestsUnderLoad
+AuthDirSharedRandomness
+AuthDirTestEd25519LinkKeys
+AuthDirTestReachability
+AuthDirVoteGuard
+AuthDirVoteGuardBwThresholdFraction
+AuthDirVoteGuardGuaranteeTimeKnown
+AuthDirVoteGuardGuaranteeWFU
+AuthDirVoteStableGuaranteeMinUptime
+AuthDirVoteStableGuaranteeMTBF
+AuthoritativeDirectory
+AutomapHostsOnResolve
+AutomapHostsSuffixes
+AvoidDiskWrites
+BandwidthBurst
+BandwidthRate
+Bridge
+BridgeAuthoritativeDir
+BridgeDistribution
+BridgePassword
+BridgeRecordUsageByCountry
+BridgeRelay
+CacheDirectory
+CacheDirectoryGroupReadable
+CellStatistics
+CircuitBuildTimeout
+CircuitPadding
+CircuitPriorityHalflife
+CircuitsAvailableTimeout
+CircuitStreamTimeout
+ClientBootstrapConsensusAuthorityDownloadInitialDelay
+ClientBootstrapConsensusAuthorityOnlyDownloadInitialDelay
+ClientBootstrapConsensusFallbackDownloadInitialDelay
+ClientBootstrapConsensusMaxInProgressTries
+ClientDNSRejectInternalAddresses
+ClientOnionAuthDir
+ClientOnly
+ClientPreferIPv6DirPort
+ClientPreferIPv6ORPort
+ClientRejectInternalAddresses
+ClientTransportPlugin
+ClientUseIPv4
+ClientUseIPv6
+CompiledProofOfWorkHash
+ConfluxClientUX
+ConfluxEnabled
+ConnDirectionStatistics
+ConnectionPadding
+ConnLimit
+ConsensusParams
+ConstrainedSockets
+ConstrainedSockSize
+ContactInfo
+ControlPort
+ControlPortFileGroupReadable
+ControlPortWriteToFile
+ControlSocket
+ControlSocketsGroupWritable
+CookieAuthentication
+CookieAuthFile
+CookieAuthFileGroupReadable
+CountPrivateBandwidth
+DataDirectory
+DataDirectoryGroupReadable
+DirAllowPrivateAddresses
+DirAuthority
+DirAuthorityFallbackRate
+DirCache
+DirPolicy
+DirPort
+DirPortFrontPage
+DirReqStatistics
+DisableAllSwap
+DisableDebuggerAttachment
+DisableNetwork
+DisableOOSCheck
+DNSPort
+DormantCanceledByStartup
+DormantClientTimeout
+DormantOnFirstStartup
+DormantTimeoutDisabledByIdleStreams
+DormantTimeoutEnabled
+DoSCircuitCreationBurst
+DoSCircuitCreationDefenseTimePeriod
+DoSCircuitCreationDefenseType
+DoSCircuitCreationEnabled
+DoSCircuitCreationMinConnections
+DoSCircuitCreationRate
+DoSConnectionConnectBurst
+DoSConnectionConnectDefenseTimePeriod
+DoSConnectionConnectRate
+DoSConnectionDefenseType
+DoSConnectionEnabled
+DoSConnectionMaxConcurrentCount
+DoSRefuseSingleHopClientRendezvous
+DownloadExtraInfo
+EnforceDistinctSubnets
+EntryNodes
+EntryStatistics
+ExcludeExitNodes
+ExcludeNodes
+ExitNodes
+ExitPolicy
+ExitPolicyRejectLocalInterfaces
+ExitPolicyRejectPrivate
+ExitPortStatistics
+ExitRelay
+ExtendAllowPrivateAddresses
+ExtendByEd25519ID
+ExtORPort
+ExtORPortCookieAuthFile
+ExtORPortCookieAuthFileGroupReadable
+ExtraInfoStatistics
+FallbackDir
+FascistFirewall
+FetchDirInfoEarly
+FetchDirInfoExtraEarly
+FetchHidServDescriptors
+FetchServerDescriptors
+FetchUselessDescriptors
+FirewallPorts
+GeoIPExcludeUnknown
+GeoIPFile
+GeoIPv6File
+GuardfractionFile
+GuardLifetime
+HardwareAccel
+HashedControlPassword
+HeartbeatPeriod
+HiddenServiceAllowUnknownPorts
+HiddenServiceDir
+HiddenServiceDirGroupReadable
+HiddenServiceEnableIntroDoSBurstPerSec
+HiddenServiceEnableIntroDoSDefense
+HiddenServiceEnableIntroDoSRatePerSec
+HiddenServiceExportCircuitID
+HiddenServiceMaxStreams
+HiddenServiceMaxStreamsCloseCircuit
+HiddenServiceNonAnonymousMode
+HiddenServiceNumIntroductionPoints
+HiddenServiceOnionBalanceInstance
+HiddenServicePort
+HiddenServicePoWDefensesEnabled
+HiddenServicePoWQueueBurst
+HiddenServicePoWQueueRate
+HiddenServiceSingleHopMode
+HiddenServiceStatistics
+HiddenServiceVersion
+HSLayer2Nodes
+HSLayer3Nodes
+HTTPProxy
+HTTPProxyAuthenticator
+HTTPSProxy
+HTTPSProxyAuthenticator
+HTTPTunnelPort
+IPv6Exit
+KeepalivePeriod
+KeepBindCapabilities
+KeyDirectory
+KeyDirectoryGroupReadable
+KISTSchedRunInterval
+KISTSockBufSizeFactor
+LearnCircuitBuildTimeout
+Log
+LogMessageDomains
+LogTimeGranularity
+LongLivedPorts
+MainloopStats
+MapAddress
+MaxAdvertisedBandwidth
+MaxCircuitDirtiness
+MaxClientCircuitsPending
+MaxConsensusAgeForDiffs
+MaxMemInQueues
+MaxOnionQueueDelay
+MaxUnparseableDescSizeToLog
+MetricsPort
+MetricsPortPolicy
+MiddleNodes
+MinMeasuredBWsForAuthToIgnoreAdvertised
+MinUptimeHidServDirectoryV2
+MyFamily
+NATDPort
+NewCircuitPeriod
+Nickname
+NodeFamily
+NoExec
+NumCPUs
+NumDirectoryGuards
+NumEntryGuards
+NumPrimaryGuards
+OfflineMasterKey
+ORPort
+OutboundBindAddress
+OutboundBindAddressExit
+OutboundBindAddressOR
+OutboundBindAddressPT
+OverloadStatistics
+PaddingStatistics
+PathBiasCircThreshold
+PathBiasDropGuards
+PathBiasExtremeRate
+PathBiasExtremeUseRate
+PathBiasNoticeRate
+PathBiasNoticeUseRate
+PathBiasScaleThreshold
+PathBiasScaleUseThreshold
+PathBiasUseThreshold
+PathBiasWarnRate
+PathsNeededToBuildCircuits
+PerConnBWBurst
+PerConnBWRate
+PidFile
+ProtocolWarnings
+PublishHidServDescriptors
+PublishServerDescriptor
+ReachableAddresses
+ReachableDirAddresses
+ReachableORAddresses
+RecommendedClientVersions
+RecommendedServerVersions
+RecommendedVersions
+ReconfigDropsBridgeDescs
+ReducedCircuitPadding
+ReducedConnectionPadding
+ReducedExitPolicy
+RefuseUnknownExits
+RejectPlaintextPorts
+RelayBandwidthBurst
+RelayBandwidthRate
+RephistTrackTime
+RunAsDaemon
+SafeLogging
+SafeSocks
+Sandbox
+Schedulers
+ServerDNSAllowBrokenConfig
+ServerDNSAllowNonRFC953Hostnames
+ServerDNSDetectHijacking
+ServerDNSRandomizeCase
+ServerDNSResolvConfFile
+ServerDNSSearchDomains
+ServerDNSTestAddresses
+ServerTransportListenAddr
+ServerTransportOptions
+ServerTransportPlugin
+ShutdownWaitLength
+SigningKeyLifetime
+Socks4Proxy
+Socks5Proxy
+Socks5ProxyPassword
+Socks5ProxyUsername
+SocksPolicy
+SocksPort
+SocksTimeout
+SSLKeyLifetime
+StrictNodes
+SyslogIdentityTag
+TCPProxy
+TestingAuthDirTimeToLearnReachability
+TestingAuthKeyLifetime
+TestingAuthKeySlop
+TestingBridgeBootstrapDownloadInitialDelay
+TestingBridgeDownloadInitialDelay
+TestingClientConsensusDownloadInitialDelay
+TestingClientDownloadInitialDelay
+TestingClientMaxIntervalWithoutRequest
+TestingDirAuthVoteExit
+TestingDirAuthVoteExitIsStrict
+TestingDirAuthVoteGuard
+TestingDirAuthVoteGuardIsStrict
+TestingDirAuthVoteHSDir
+TestingDirAuthVoteHSDirIsStrict
+TestingDirConnectionMaxStall
+TestingEnableCellStatsEvent
+TestingEnableConnBwEvent
+TestingLinkCertLifetime
+TestingLinkKeySlop
+TestingMinExitFlagThreshold
+TestingMinFastFlagThreshold
+TestingMinTimeToReportBandwidth
+TestingServerConsensusDownloadInitialDelay
+TestingServerDownloadInitialDelay
+TestingSigningKeySlop
+TestingTorNetwork
+TestingV3AuthInitialDistDelay
+TestingV3AuthInitialVoteDelay
+TestingV3AuthInitialVotingInterval
+TestingV3AuthVotingStartOffset
+TestSocks
+TokenBucketRefillInterval
+TrackHostExits
+TrackHostExitsExpire
+TransPort
+TransProxyType
+TruncateLogFile
+UnixSocksGroupWritable
+UpdateBridgesFromAuthority
+UseBridges
+UseDefaultFallbackDirs
+UseEntryGuards
+UseGuardFraction
+UseMicrodescriptors
+User
+V3AuthDistDelay
+V3AuthNIntervalsValid
+V3AuthoritativeDirectory
+V3AuthUseLegacyKey
+V3AuthVoteDelay
+V3AuthVotingInterval
+V3BandwidthsFile
+VanguardsLiteEnabled
+VersioningAuthoritativeDirectory
+VirtualAddrNetworkIPv4
+VirtualAddrNetworkIPv6
+WarnPlaintextPorts
+`;
+
+const TOR_0_4_9_ADDED_OPTIONS = `
+DoSStreamCreationBurst
+DoSStreamCreationDefenseType
+DoSStreamCreationEnabled
+DoSStreamCreationRate
+FamilyId
+FamilyKeyDirectory
+MaxHSDirCacheBytes
+MinimalAcceptedServerVersion
+ReevaluateExitPolicy
+`;
+
+const TOR_OBSOLETE_OPTIONS = `
+AllowDotExit
+AllowInvalidNodes
+AllowSingleHopCircuits
+AllowSingleHopExits
+AlternateHSAuthority
+AuthDirBadDir
+AuthDirBadDirCCs
+AuthDirRejectUnlisted
+AuthDirListBadDirs
+AuthDirMaxServersPerAuthAddr
+CircuitIdleTimeout
+ClientAutoIPv6ORPort
+ControlListenAddress
+DirListenAddress
+DisableIOCP
+DisableV2DirectoryInfo_
+DynamicDHGroups
+DNSListenAddress
+TestingEnableTbEmptyEvent
+TestingEstimatedDescriptorPropagationTime
+ExcludeSingleHopRelays
+FallbackNetworkstatusFile
+FastFirstHopPK
+FetchV2Networkstatus
+Group
+HidServDirectoryV2
+HiddenServiceAuthorizeClient
+HidServAuth
+CloseHSClientCircuitsImmediatelyOnTimeout
+CloseHSServiceRendCircuitsImmediatelyOnTimeout
+AndroidIdentityTag
+MaxOnionsPending
+NamingAuthoritativeDirectory
+NATDListenAddress
+PredictedPortsRelevanceTime
+WarnUnsafeSocks
+ORListenAddress
+PathBiasDisableRate
+PathBiasScaleFactor
+PathBiasMultFactor
+PathBiasUseCloseCounts
+OptimisticData
+PortForwarding
+PortForwardingHelper
+PreferTunneledDirConns
+RecommendedPackages
+RunTesting
+SchedulerLowWaterMark__
+SchedulerHighWaterMark__
+SchedulerMaxFlushCells__
+SocksListenAddress
+StrictEntryNodes
+StrictExitNodes
+Support022HiddenServices
+Tor2webMode
+Tor2webRendezvousPoints
+TLSECGroup
+TransListenAddress
+TunnelDirConns
+UseEntryGuardsAsDirGuards
+UseNTorHandshake
+UserspaceIOCPBuffers
+V1AuthoritativeDirectory
+V2AuthoritativeDirectory
+VoteOnHidServDirectoriesV2
+UseFilteringSSLBufferevents
+__UseFilteringSSLBufferevents
+TestingConsensusMaxDownloadTries
+ClientBootstrapConsensusMaxDownloadTries
+ClientBootstrapConsensusAuthorityOnlyMaxDownloadTries
+TestingDescriptorMaxDownloadTries
+TestingMicrodescMaxDownloadTries
+TestingCertMaxDownloadTries
+`;
+
+/** `alias canonical-name warn`; warn=1 where tor calls the alias deprecated. */
+const TOR_ALIASES = `
+AuthDirBadDirCC AuthDirBadDirCCs 0
+AuthDirBadExitCC AuthDirBadExitCCs 0
+AuthDirInvalidCC AuthDirInvalidCCs 0
+AuthDirMiddleOnlyCC AuthDirMiddleOnlyCCs 0
+AuthDirRejectCC AuthDirRejectCCs 0
+EntryNode EntryNodes 0
+ExcludeNode ExcludeNodes 0
+FirewallPort FirewallPorts 0
+LongLivedPort LongLivedPorts 0
+HiddenServiceNode HiddenServiceNodes 0
+HiddenServiceExcludeNode HiddenServiceExcludeNodes 0
+NumCPU NumCPUs 0
+RendNode RendNodes 0
+RecommendedPackage RecommendedPackages 0
+RendExcludeNode RendExcludeNodes 0
+StrictEntryNode StrictEntryNodes 0
+StrictExitNode StrictExitNodes 0
+StrictNode StrictNodes 0
+AllowUnverifiedNodes AllowInvalidNodes 0
+AutomapHostSuffixes AutomapHostsSuffixes 0
+AutomapHostOnResolve AutomapHostsOnResolve 0
+BandwidthRateBytes BandwidthRate 0
+BandwidthBurstBytes BandwidthBurst 0
+DirFetchPostPeriod StatusFetchPeriod 0
+DirServer DirAuthority 0
+MaxConn ConnLimit 1
+MaxMemInCellQueues MaxMemInQueues 0
+ORBindAddress ORListenAddress 0
+DirBindAddress DirListenAddress 0
+SocksBindAddress SocksListenAddress 0
+UseHelperNodes UseEntryGuards 0
+NumHelperNodes NumEntryGuards 0
+UseEntryNodes UseEntryGuards 0
+NumEntryNodes NumEntryGuards 0
+ResolvConf ServerDNSResolvConfFile 1
+SearchDomains ServerDNSSearchDomains 1
+ServerDNSAllowBrokenResolvConf ServerDNSAllowBrokenConfig 0
+PreferTunnelledDirConns PreferTunneledDirConns 0
+BridgeAuthoritativeDirectory BridgeAuthoritativeDir 0
+VirtualAddrNetwork VirtualAddrNetworkIPv4 0
+SocksSocketsGroupWritable UnixSocksGroupWritable 1
+_HSLayer2Nodes HSLayer2Nodes 1
+_HSLayer3Nodes HSLayer3Nodes 1
+ClientBootstrapConsensusAuthorityDownloadSchedule ClientBootstrapConsensusAuthorityDownloadInitialDelay 1
+ClientBootstrapConsensusAuthorityOnlyDownloadSchedule ClientBootstrapConsensusAuthorityOnlyDownloadInitialDelay 1
+ClientBootstrapConsensusFallbackDownloadSchedule ClientBootstrapConsensusFallbackDownloadInitialDelay 1
+TestingBridgeDownloadSchedule TestingBridgeDownloadInitialDelay 1
+TestingBridgeBootstrapDownloadSchedule TestingBridgeBootstrapDownloadInitialDelay 1
+TestingClientDownloadSchedule TestingClientDownloadInitialDelay 1
+TestingClientConsensusDownloadSchedule TestingClientConsensusDownloadInitialDelay 1
+TestingServerDownloadSchedule TestingServerDownloadInitialDelay 1
+TestingServerConsensusDownloadSchedule TestingServerConsensusDownloadInitialDelay 1
+`;
+
+function lines(block: string): string[] {
+  return block.split('\n').filter((l) => l !== '');
+}
+
+/** Every current C tor option name (0.4.8 list plus the 0.4.9 additions), canonical case. */
+export const TOR_OPTION_NAMES: readonly string[] = [
+  ...lines(TOR_0_4_8_OPTIONS),
+  ...lines(TOR_0_4_9_ADDED_OPTIONS),
+];
+
+/** Names C tor still recognises only to say they are obsolete and skip them. */
+export const TOR_OBSOLETE_OPTION_NAMES: readonly string[] = lines(TOR_OBSOLETE_OPTIONS);
+
+export interface TorOptionAlias {
+  readonly alias: string;
+  readonly canonical: string;
+  /** tor warns that the alias is deprecated. */
+  readonly deprecated: boolean;
+}
+
+/** Old or alternative spellings tor maps to a current name in a torrc. */
+export const TOR_OPTION_ALIASES: readonly TorOptionAlias[] = lines(TOR_ALIASES).map((l) => {
+  const [alias, canonical, warn] = l.split(' ') as [string, string, string];
+  return { alias, canonical, deprecated: warn === '1' };
+});

@@ -1,0 +1,66 @@
+export { type CircuitKeys, TOR1_KEY_MATERIAL_LENGTH } from './circuit-keys.js';
+export {
+  CREATE_FAST_LENGTH,
+  CREATED_FAST_LENGTH,
+  type CreateFastClientStart,
+  type CreateFastClientState,
+  type CreateFastServerResult,
+  createFastClientCreate,
+  createFastClientCreateWithEphemeral,
+  createFastClientFinish,
+  createFastServerHandshake,
+  createFastServerHandshakeWithEphemeral,
+} from './create-fast.js';
+export { HandshakeError, type HandshakeFailure } from './handshake-error.js';
+export {
+  NTOR_ONIONSKIN_LENGTH,
+  NTOR_REPLY_LENGTH,
+  type NtorClientStart,
+  type NtorClientState,
+  type NtorRelayKeys,
+  type NtorServerKeys,
+  type NtorServerResult,
+  ntorClientCreate,
+  ntorClientCreateWithEphemeral,
+  ntorClientFinish,
+  ntorServerHandshake,
+  ntorServerHandshakeWithEphemeral,
+} from './ntor.js';
+export {
+  NTOR_V3_MIN_ONIONSKIN_LENGTH,
+  NTOR_V3_MIN_REPLY_LENGTH,
+  type NtorV3ClientResult,
+  type NtorV3ClientStart,
+  type NtorV3ClientState,
+  type NtorV3RelayKeys,
+  type NtorV3ServerKeys,
+  type NtorV3ServerPending,
+  type NtorV3ServerResult,
+  ntorV3ClientCreate,
+  ntorV3ClientCreateWithEphemeral,
+  ntorV3ClientFinish,
+  ntorV3ServerReceive,
+  ntorV3ServerReply,
+  ntorV3ServerReplyWithEphemeral,
+} from './ntor-v3.js';
+export {
+  congestionControlRequest,
+  congestionControlResponse,
+  decodeCongestionControlResponse,
+  decodeNtorV3Extensions,
+  decodeSubprotocolRequest,
+  encodeNtorV3Extensions,
+  findNtorV3Extension,
+  type KnownNtorV3ExtensionType,
+  type NtorV3Extension,
+  NtorV3ExtensionType,
+  type SubprotocolCapability,
+  subprotocolRequest,
+} from './ntor-v3-extensions.js';
+export {
+  type OnionKeyRole,
+  type SelectedOnionKey,
+  type ServerOnionKeys,
+  selectOnionKey,
+  x25519KeypairFromRandom,
+} from './onion-keys.js';
