@@ -1,0 +1,45 @@
+/**
+ * @relayd/net: the only package that opens sockets. The ORPort listener and
+ * outgoing channels run TLS and the link handshake and hand the engine
+ * `EstablishedChannel`s whose transports are sockets.
+ */
+export {
+  type AcceptLinkOptions,
+  type AcceptLinksOptions,
+  acceptLinkOnSocket,
+  acceptLinks,
+  DEFAULT_MAX_PENDING_HANDSHAKES,
+  type LinkListener,
+} from './accept-links.js';
+export { normalizeAddressText, socketIpAddress } from './addresses.js';
+export {
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  TlsChannelProvider,
+  type TlsChannelProviderOptions,
+} from './channel-provider.js';
+export {
+  type HandshakeMachine,
+  type RunLinkHandshakeOptions,
+  runLinkHandshake,
+  socketExporter,
+} from './link-driver.js';
+export {
+  type CreateLinkTlsContextOptions,
+  createLinkTlsContext,
+  LINK_TLS_GROUPS,
+  LINK_TLS_MIN_VERSION,
+  LINK_TLS_ROTATION_INTERVAL_MS,
+  type LinkKeyMaterial,
+  type LinkTlsContext,
+  LinkTlsContexts,
+  type LinkTlsContextsOptions,
+  linkClientTlsOptions,
+} from './link-tls-context.js';
+export { NetError, type NetErrorCode } from './net-error.js';
+export {
+  DEFAULT_CLOSE_TIMEOUT_MS,
+  DEFAULT_MAX_HELD_INPUT_BYTES,
+  DEFAULT_WRITE_HIGH_WATER_MARK,
+  SocketByteTransport,
+  type SocketTransportOptions,
+} from './socket-transport.js';
