@@ -13,9 +13,7 @@
  * when a test fails.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -37,11 +35,10 @@ import {
 } from '@relayd/certs';
 import { fromBase64, toHex } from '@relayd/common';
 import { createRelayTlsCertificates, Ed25519SigningKey, RsaPrivateKey, sha256 } from '@relayd/crypto';
+import { LoopbackAllocator, ProcessRegistry, type StandaloneTor, startStandaloneTor } from '@relayd/testnet';
 
-const TOR = '/usr/bin/tor';
 const NICKNAME = 'relaydCertsInterop';
 const START_TIMEOUT_MS = 60_000;
-const STOP_GRACE_MS = 10_000;
 const IO_TIMEOUT_MS = 15_000;
 
 const CMD_VERSIONS = 7;
@@ -52,59 +49,18 @@ const CMD_AUTHENTICATE = 131;
 const PAYLOAD_LEN = 509;
 
 const root = mkdtempSync(join(tmpdir(), 'relayd-certs-interop-'));
-let tor: { child: ChildProcess; output: () => string; exited: Promise<number | null> } | undefined;
+const registry = new ProcessRegistry();
+let tor: StandaloneTor | undefined;
 let orPort = 0;
 const dataDir = join(root, 'data');
 
-async function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
-
-async function stopByPid(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-  const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  try {
-    process.kill(child.pid, 'SIGTERM');
-  } catch {
-    return;
-  }
-  const timer = setTimeout(() => {
-    try {
-      if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-    } catch {}
-  }, STOP_GRACE_MS);
-  await gone;
-  clearTimeout(timer);
-}
-
-async function waitForLog(pattern: RegExp, what: string, timeoutMs = START_TIMEOUT_MS): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pattern.test(tor!.output())) {
-    if (tor!.child.exitCode !== null) assert.fail(`tor exited before ${what}:\n${tor!.output()}`);
-    if (Date.now() > deadline)
-      assert.fail(`tor did not log ${what} within ${timeoutMs} ms:\n${tor!.output()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 before(async () => {
-  orPort = await freeLoopbackPort();
+  orPort = await new LoopbackAllocator().allocatePort('127.0.0.1');
   mkdirSync(dataDir, { mode: 0o700 });
-  const torrc = join(root, 'torrc');
-  const defaults = join(root, 'torrc-defaults');
-  writeFileSync(defaults, '');
-  writeFileSync(
-    torrc,
-    [
+  tor = startStandaloneTor({
+    registry,
+    dir: root,
+    torrcLines: [
       `DataDirectory ${dataDir}`,
       'BridgeRelay 1',
       `ORPort 127.0.0.1:${orPort}`,
@@ -115,30 +71,13 @@ before(async () => {
       'ProtocolWarnings 1',
       // The AUTHENTICATE verdict is logged in the handshake domain at debug level.
       'Log [handshake]debug [*]notice stdout',
-      'DirAuthority unreachable orport=9 no-v2 v3ident=0000000000000000000000000000000000000000 127.0.0.1:9 0000 0000 0000 0000 0000 0000 0000 0000 0000 0001',
-      '',
-    ].join('\n'),
-  );
-  const child = spawn(TOR, ['-f', torrc, '--defaults-torrc', defaults], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+    ],
   });
-  let output = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    output += d.toString('utf8');
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    output += d.toString('utf8');
-  });
-  const exited = new Promise<number | null>((resolve) => {
-    child.once('exit', (code) => resolve(code));
-    child.once('error', () => resolve(null));
-  });
-  tor = { child, output: () => output, exited };
-  await waitForLog(/Opened OR listener connection \(ready\)/, 'an open ORPort');
+  await tor.waitForLog(/Opened OR listener connection \(ready\)/, START_TIMEOUT_MS, 'an open ORPort');
 });
 
 after(async () => {
-  if (tor) await stopByPid(tor.child);
+  await registry.stopAll();
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -373,12 +312,12 @@ describe('@relayd/certs against C tor', { timeout: 120_000 }, () => {
       socket.write(ourCerts);
       socket.write(varCell(CMD_AUTHENTICATE, authPayload, 4));
 
-      await waitForLog(
+      await tor!.waitForLog(
         /Got an AUTHENTICATE cell on .*type 3: Looks good|Received a bad (CERTS|AUTHENTICATE) cell/,
-        'its AUTHENTICATE verdict',
         IO_TIMEOUT_MS,
+        'its AUTHENTICATE verdict',
       );
-      const log = tor!.output();
+      const log = tor!.output;
       assert.ok(!/Received a bad (CERTS|AUTHENTICATE) cell/.test(log), log);
       assert.match(log, /Got an AUTHENTICATE cell on .*type 3: Looks good/);
     } finally {

@@ -8,7 +8,6 @@
  * stopped by its PID, also when a test fails.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import {
   chmodSync,
   existsSync,
@@ -19,134 +18,52 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { groupFingerprint, KeyErrorCode, KeyStoreError, loadOrCreateKeys, readKeyStatus } from '@relayd/keys';
+import { LoopbackAllocator, ProcessRegistry, startStandaloneTor } from '@relayd/testnet';
 
-const TOR = '/usr/bin/tor';
 const NICKNAME = 'relaydKeysInterop';
 const START_TIMEOUT_MS = 60_000;
-const STOP_GRACE_MS = 10_000;
 
 const root = mkdtempSync(join(tmpdir(), 'relayd-keys-interop-'));
-const running = new Set<ChildProcess>();
+const registry = new ProcessRegistry();
+const ports = new LoopbackAllocator();
 after(async () => {
-  for (const child of running) await stopByPid(child);
+  await registry.stopAll();
   rmSync(root, { recursive: true, force: true });
 });
 
-async function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
-
-/** A minimal bridge torrc, plus a fake loopback authority so tor stays off the public network. */
-async function writeTorrc(dir: string, dataDir: string): Promise<{ torrc: string; defaults: string }> {
-  const port = await freeLoopbackPort();
-  const torrc = join(dir, 'torrc');
-  const defaults = join(dir, 'torrc-defaults');
-  writeFileSync(defaults, '');
-  writeFileSync(
-    torrc,
-    [
-      `DataDirectory ${dataDir}`,
-      'BridgeRelay 1',
-      `ORPort 127.0.0.1:${port}`,
-      'SocksPort 0',
-      'PublishServerDescriptor 0',
-      `Nickname ${NICKNAME}`,
-      'AssumeReachable 1',
-      'Log notice stdout',
-      'DirAuthority unreachable orport=9 no-v2 v3ident=0000000000000000000000000000000000000000 127.0.0.1:9 0000 0000 0000 0000 0000 0000 0000 0000 0000 0001',
-      '',
-    ].join('\n'),
-  );
-  return { torrc, defaults };
-}
-
-function startTor(args: string[]): {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-} {
-  const child = spawn(TOR, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  running.add(child);
-  let output = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    output += d.toString('utf8');
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    output += d.toString('utf8');
-  });
-  const exited = new Promise<number | null>((resolve) => {
-    child.once('exit', (code) => {
-      running.delete(child);
-      resolve(code);
-    });
-    child.once('error', () => {
-      running.delete(child);
-      resolve(null);
-    });
-  });
-  return { child, output: () => output, exited };
-}
-
-/** SIGTERM to the PID (tor exits at once on TERM), SIGKILL if it lingers. */
-async function stopByPid(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-  const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  try {
-    process.kill(child.pid, 'SIGTERM');
-  } catch {
-    return;
-  }
-  const timer = setTimeout(() => {
-    try {
-      if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-    } catch {}
-  }, STOP_GRACE_MS);
-  await gone;
-  clearTimeout(timer);
-}
-
-async function waitFor(output: () => string, patterns: RegExp[], exited: Promise<unknown>, what: string) {
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  let done = false;
-  void exited.then(() => {
-    done = true;
-  });
-  while (!patterns.every((p) => p.test(output()))) {
-    if (done) assert.fail(`tor exited before ${what}:\n${output()}`);
-    if (Date.now() > deadline)
-      assert.fail(`tor did not reach ${what} within ${START_TIMEOUT_MS} ms:\n${output()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+/** A minimal bridge torrc on a free loopback ORPort. */
+async function bridgeTorrc(dataDir: string): Promise<string[]> {
+  const port = await ports.allocatePort('127.0.0.1');
+  return [
+    `DataDirectory ${dataDir}`,
+    'BridgeRelay 1',
+    `ORPort 127.0.0.1:${port}`,
+    'SocksPort 0',
+    'PublishServerDescriptor 0',
+    `Nickname ${NICKNAME}`,
+    'AssumeReachable 1',
+    'Log notice stdout',
+  ];
 }
 
 /** Runs tor with a config until it has loaded its keys and opened the ORPort, then stops it by PID. */
-async function runTorUntilKeysLoaded(torrc: string, defaults: string): Promise<string> {
-  const tor = startTor(['-f', torrc, '--defaults-torrc', defaults]);
+async function runTorUntilKeysLoaded(dir: string, torrcLines: readonly string[]): Promise<string> {
+  const tor = startStandaloneTor({ registry, dir, torrcLines });
   try {
-    await waitFor(
-      tor.output,
-      [/Opened OR listener connection \(ready\)/, /Your Tor server's identity key ed25519 fingerprint is/],
-      tor.exited,
-      'loading its keys and opening the ORPort',
+    await tor.waitForLog(/Opened OR listener connection \(ready\)/, START_TIMEOUT_MS, 'an open ORPort');
+    await tor.waitForLog(
+      /Your Tor server's identity key ed25519 fingerprint is/,
+      START_TIMEOUT_MS,
+      'loading its keys',
     );
   } finally {
-    await stopByPid(tor.child);
+    await tor.stop();
   }
-  return tor.output();
+  return tor.output;
 }
 
 function keyFiles(dataDir: string): Map<string, Buffer> {
@@ -169,22 +86,23 @@ describe('key files interoperate with C tor', { timeout: 300_000 }, () => {
     const dataDir = join(dir, 'data');
     const store = loadOrCreateKeys(dataDir, { nowMs: Date.now(), nickname: NICKNAME });
     const ours = keyFiles(dataDir);
-    const { torrc, defaults } = await writeTorrc(dir, dataDir);
+    const torrc = await bridgeTorrc(dataDir);
 
     // tor --list-fingerprint prints "<Nickname> <fingerprint in groups of four>".
-    const list = startTor(['-f', torrc, '--defaults-torrc', defaults, '--list-fingerprint']);
-    const timeout = setTimeout(() => void stopByPid(list.child), START_TIMEOUT_MS);
-    const code = await list.exited;
-    clearTimeout(timeout);
-    assert.equal(code, 0, list.output());
-    const printed = list
-      .output()
-      .split('\n')
-      .filter((l) => l.startsWith(`${NICKNAME} `));
+    const list = startStandaloneTor({
+      registry,
+      dir,
+      torrcLines: torrc,
+      extraArgs: ['--list-fingerprint'],
+      name: 'list-fingerprint',
+    });
+    const status = await list.waitForExit(START_TIMEOUT_MS);
+    assert.equal(status.code, 0, list.output);
+    const printed = list.output.split('\n').filter((l) => l.startsWith(`${NICKNAME} `));
     assert.deepEqual(printed, [`${NICKNAME} ${groupFingerprint(store.fingerprint())}`]);
     assert.deepEqual(keyFiles(dataDir), ours, 'tor --list-fingerprint left relayd’s key files as they were');
 
-    const log = await runTorUntilKeysLoaded(torrc, defaults);
+    const log = await runTorUntilKeysLoaded(dir, torrc);
     assert.ok(log.includes(`identity key fingerprint is '${NICKNAME} ${store.fingerprint()}'`), log);
     assert.ok(log.includes(`ed25519 fingerprint is '${NICKNAME} ${store.ed25519IdentityBase64()}'`), log);
     assert.ok(
@@ -205,8 +123,7 @@ describe('key files interoperate with C tor', { timeout: 300_000 }, () => {
     mkdirSync(dir);
     const dataDir = join(dir, 'data');
     mkdirSync(dataDir, { mode: 0o700 });
-    const { torrc, defaults } = await writeTorrc(dir, dataDir);
-    await runTorUntilKeysLoaded(torrc, defaults);
+    await runTorUntilKeysLoaded(dir, await bridgeTorrc(dataDir));
 
     const torFingerprint = fileValue(dataDir, 'fingerprint');
     const torEd25519 = fileValue(dataDir, 'fingerprint-ed25519');

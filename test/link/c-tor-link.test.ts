@@ -25,16 +25,17 @@ import type { EstablishedChannel } from '@relayd/engine';
 import { generateKeys, workerKeysFromSnapshot } from '@relayd/keys';
 import { buildInitiatorCredentials, LinkHandshakeError } from '@relayd/link-handshake';
 import { acceptLinks, type LinkListener, linkClientTlsOptions, TlsChannelProvider } from '@relayd/net';
-import { FAKE_DIR_AUTHORITY, freeLoopbackPort, TorProcess } from './tor-process.js';
+import { LoopbackAllocator, ProcessRegistry, type StandaloneTor, startStandaloneTor } from '@relayd/testnet';
 
 const START_TIMEOUT_MS = 60_000;
 const IO_TIMEOUT_MS = 30_000;
 
 const root = mkdtempSync(join(tmpdir(), 'relayd-link-interop-'));
-const tors: TorProcess[] = [];
+const registry = new ProcessRegistry();
+const ports = new LoopbackAllocator();
 
 after(async () => {
-  await Promise.all(tors.map((t) => t.stop()));
+  await registry.stopAll();
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -52,30 +53,31 @@ function dataFileValue(dataDir: string, name: string): string {
 
 describe('relayd initiator -> real tor relay', { timeout: 180_000 }, () => {
   const dataDir = join(root, 'relay-data');
-  let tor: TorProcess;
+  let tor: StandaloneTor;
   let orPort = 0;
   let rsaIdentity: Uint8Array;
   let ed25519Identity: Uint8Array;
 
   before(async () => {
-    orPort = await freeLoopbackPort();
+    orPort = await ports.allocatePort('127.0.0.1');
     mkdirSync(dataDir, { mode: 0o700 });
-    mkdirSync(join(root, 'relay'), { mode: 0o700 });
-    tor = new TorProcess(join(root, 'relay'), [
-      `DataDirectory ${dataDir}`,
-      `ORPort 127.0.0.1:${orPort}`,
-      'SocksPort 0',
-      'AssumeReachable 1',
-      'PublishServerDescriptor 0',
-      'ExitRelay 0',
-      'Nickname relaydLinkPeer',
-      'ProtocolWarnings 1',
-      // The AUTHENTICATE verdict is logged in the handshake domain at debug level.
-      'Log [handshake]debug [*]notice stdout',
-      FAKE_DIR_AUTHORITY,
-    ]);
-    tors.push(tor);
-    await tor.waitForLog(/Opened OR listener connection \(ready\)/, 'an open ORPort', START_TIMEOUT_MS);
+    tor = startStandaloneTor({
+      registry,
+      dir: join(root, 'relay'),
+      torrcLines: [
+        `DataDirectory ${dataDir}`,
+        `ORPort 127.0.0.1:${orPort}`,
+        'SocksPort 0',
+        'AssumeReachable 1',
+        'PublishServerDescriptor 0',
+        'ExitRelay 0',
+        'Nickname relaydLinkPeer',
+        'ProtocolWarnings 1',
+        // The AUTHENTICATE verdict is logged in the handshake domain at debug level.
+        'Log [handshake]debug [*]notice stdout',
+      ],
+    });
+    await tor.waitForLog(/Opened OR listener connection \(ready\)/, START_TIMEOUT_MS, 'an open ORPort');
     await waitForFile(join(dataDir, 'fingerprint-ed25519'), START_TIMEOUT_MS);
     rsaIdentity = fromHex(dataFileValue(dataDir, 'fingerprint'))!;
     ed25519Identity = fromBase64(dataFileValue(dataDir, 'fingerprint-ed25519'))!;
@@ -153,8 +155,8 @@ describe('relayd initiator -> real tor relay', { timeout: 180_000 }, () => {
     try {
       await tor.waitForLog(
         /Got an AUTHENTICATE cell on .*type 3: Looks good|Received a bad (CERTS|AUTHENTICATE) cell/,
-        'its AUTHENTICATE verdict',
         IO_TIMEOUT_MS,
+        'its AUTHENTICATE verdict',
       );
       assert.doesNotMatch(tor.output, /Received a bad (CERTS|AUTHENTICATE) cell/);
       assert.match(tor.output, /Got an AUTHENTICATE cell on .*type 3: Looks good/);
@@ -166,7 +168,7 @@ describe('relayd initiator -> real tor relay', { timeout: 180_000 }, () => {
 
 describe('real tor client -> relayd ORPort (relayd as its bridge)', { timeout: 180_000 }, () => {
   let listener: LinkListener;
-  let tor: TorProcess;
+  let tor: StandaloneTor;
   const channels: EstablishedChannel[] = [];
   const failures: Error[] = [];
   let fingerprint = '';
@@ -184,18 +186,19 @@ describe('real tor client -> relayd ORPort (relayd as its bridge)', { timeout: 1
     });
     const clientDir = join(root, 'client-data');
     mkdirSync(clientDir, { mode: 0o700 });
-    const socksPort = await freeLoopbackPort();
-    mkdirSync(join(root, 'client'), { mode: 0o700 });
-    tor = new TorProcess(join(root, 'client'), [
-      `DataDirectory ${clientDir}`,
-      `SocksPort 127.0.0.1:${socksPort}`,
-      'UseBridges 1',
-      `Bridge 127.0.0.1:${listener.port} ${fingerprint}`,
-      'ProtocolWarnings 1',
-      'Log [handshake,or]info [*]notice stdout',
-      FAKE_DIR_AUTHORITY,
-    ]);
-    tors.push(tor);
+    const socksPort = await ports.allocatePort('127.0.0.1');
+    tor = startStandaloneTor({
+      registry,
+      dir: join(root, 'client'),
+      torrcLines: [
+        `DataDirectory ${clientDir}`,
+        `SocksPort 127.0.0.1:${socksPort}`,
+        'UseBridges 1',
+        `Bridge 127.0.0.1:${listener.port} ${fingerprint}`,
+        'ProtocolWarnings 1',
+        'Log [handshake,or]info [*]notice stdout',
+      ],
+    });
   });
 
   after(async () => {

@@ -3,6 +3,17 @@
  * encode/decode functions (tor-spec sections 3–7).
  */
 
+export {
+  formatIpAddress,
+  IPV4_LENGTH,
+  IPV6_LENGTH,
+  type IpAddress,
+  type Ipv4Address,
+  type Ipv6Address,
+  ipv4FromBytes,
+  ipv6FromBytes,
+  parseIpAddress,
+} from '@relayd/common';
 export { AUTH_CHALLENGE_LENGTH, type AuthChallengeMessage, AuthMethod } from './channel/auth-challenge.js';
 export type { AuthenticateMessage } from './channel/authenticate.js';
 export { CertsCellCertType, type CertsCellEntry, type CertsMessage } from './channel/certs.js';
@@ -86,17 +97,6 @@ export {
   type VpaddingMessage,
 } from './channel/padding.js';
 export type { VersionsMessage } from './channel/versions.js';
-export {
-  formatIpAddress,
-  IPV4_LENGTH,
-  IPV6_LENGTH,
-  type IpAddress,
-  type Ipv4Address,
-  type Ipv6Address,
-  ipv4FromBytes,
-  ipv6FromBytes,
-  parseIpAddress,
-} from './ip-address.js';
 export { BeginFlag, type BeginMessage } from './relay/begin.js';
 export type { ConnectedMessage } from './relay/connected.js';
 export {

@@ -1,7 +1,7 @@
 /**
  * Number tables of the certificate formats: Ed25519 certificate types,
- * certified key types and extensions (cert-spec A.1, A.2, A.4), and the
- * CertType slots of a CERTS cell (tor-spec 4.2) that the chain checks use.
+ * certified key types and extensions (cert-spec A.1, A.2, A.4). The CertType
+ * slots of a CERTS cell (tor-spec 4.2) are the cell format's table, re-exported.
  */
 
 /** CERT_TYPE of an Ed25519 certificate (cert-spec A.1). Types 0-3 and 7 are reserved for X.509 / RSA formats. */
@@ -45,26 +45,8 @@ export const Ed25519CertExtensionType = {
 /** ExtFlags bit: "clients must not accept the certificate as valid unless they understand the extension" (cert-spec 2.1). */
 export const EXTENSION_FLAG_AFFECTS_VALIDATION = 0x01;
 
-/** CertType slots of a CERTS cell that the chain checks read (tor-spec 4.2). */
-export const CertsSlot = {
-  /** X.509 link key certificate, signed by the RSA identity. */
-  RSA_LINK: 1,
-  /** X.509 RSA1024 identity certificate, self-signed. */
-  RSA_IDENTITY: 2,
-  /** X.509 RSA1024 AUTHENTICATE certificate (legacy initiators). */
-  RSA_AUTHENTICATE: 3,
-  /** Ed25519 identity -> signing key. */
-  ED25519_SIGNING: 4,
-  /** Ed25519 signing key -> TLS link certificate digest. */
-  ED25519_LINK: 5,
-  /** Ed25519 signing key -> AUTHENTICATE key. */
-  ED25519_AUTHENTICATE: 6,
-  /** RSA identity -> Ed25519 identity cross-certificate. */
-  RSA_ED25519_CROSSCERT: 7,
-} as const;
-
-/** One certificate as carried in a CERTS cell (structurally the same as @relayd/cells' entry). */
-export interface CertsCellEntry {
-  readonly certType: number;
-  readonly body: Uint8Array;
-}
+/**
+ * The CertType slots of a CERTS cell (tor-spec 4.2) that the chain checks
+ * read: the cell's own table, which @relayd/cells owns with the cell format.
+ */
+export { CertsCellCertType as CertsSlot, type CertsCellEntry } from '@relayd/cells';

@@ -14,6 +14,22 @@ export {
   utf8,
 } from './encoding.js';
 export { assertInvariant, describeError, type ErrorKind, InternalError, RelayError } from './errors.js';
+export {
+  formatIpAddress,
+  IPV4_LENGTH,
+  IPV6_LENGTH,
+  type IpAddress,
+  type IpTextOptions,
+  type Ipv4Address,
+  type Ipv6Address,
+  ipv4FromBytes,
+  ipv6FromBytes,
+  isInternalAddress,
+  isUnspecifiedAddress,
+  parseIpAddress,
+  parseIpv4,
+  parseIpv6,
+} from './ip-address.js';
 export { err, ok, type Result, unwrap } from './result.js';
 export {
   type Clock,

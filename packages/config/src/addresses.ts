@@ -4,61 +4,34 @@
  * (`[2001:db8::1]:9001`), and host names where tor would resolve one.
  * Pure string checks; nothing here resolves a name or opens a socket.
  */
-import { err, ok, type Result } from '@relayd/common';
+import {
+  err,
+  formatIpAddress,
+  type IpTextOptions,
+  isInternalAddress as isInternalIp,
+  ok,
+  parseIpAddress as parseIpText,
+  parseIpv4,
+  parseIpv6,
+  type Result,
+} from '@relayd/common';
 
 export type IpFamily = 4 | 6;
 
+/**
+ * torrc addresses are read leniently: IPv4 parts with leading zeros (read as
+ * decimal) and IPv6 ending in a dotted quad (::ffff:192.0.2.1).
+ */
+const TORRC_IP_TEXT: IpTextOptions = { allowLeadingZeros: true, allowIpv4Suffix: true };
+
 /** Parses an IPv4 dotted quad (each part 1–3 decimal digits, at most 255). Returns the 4 bytes. */
 export function parseIPv4Bytes(text: string): Uint8Array | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
-  if (!m) return undefined;
-  const parts = m.slice(1).map(Number);
-  if (parts.some((p) => p > 255)) return undefined;
-  return Uint8Array.from(parts);
+  return parseIpv4(text, TORRC_IP_TEXT)?.bytes;
 }
 
 /** Parses an IPv6 address without brackets or zone (RFC 4291 text forms, with an optional IPv4 tail). */
 export function parseIPv6Bytes(text: string): Uint8Array | undefined {
-  if (!/^[0-9a-fA-F:.]+$/.test(text)) return undefined;
-  const halves = text.split('::');
-  if (halves.length > 2) return undefined;
-  const groupsOf = (part: string): number[] | undefined => {
-    if (part === '') return [];
-    const out: number[] = [];
-    const pieces = part.split(':');
-    for (let i = 0; i < pieces.length; i++) {
-      const piece = pieces[i]!;
-      if (i === pieces.length - 1 && piece.includes('.')) {
-        const v4 = parseIPv4Bytes(piece);
-        if (!v4) return undefined;
-        out.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
-      } else {
-        if (!/^[0-9a-fA-F]{1,4}$/.test(piece)) return undefined;
-        out.push(Number.parseInt(piece, 16));
-      }
-    }
-    return out;
-  };
-  const head = groupsOf(halves[0]!);
-  const tail = halves.length === 2 ? groupsOf(halves[1]!) : [];
-  if (!head || !tail) return undefined;
-  // An IPv4 tail is only allowed at the very end.
-  if (halves.length === 2 && halves[0]!.includes('.')) return undefined;
-  const groups =
-    halves.length === 2
-      ? head.length + tail.length <= 7
-        ? [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail]
-        : undefined
-      : head.length === 8
-        ? head
-        : undefined;
-  if (!groups) return undefined;
-  const bytes = new Uint8Array(16);
-  groups.forEach((g, i) => {
-    bytes[2 * i] = g >> 8;
-    bytes[2 * i + 1] = g & 0xff;
-  });
-  return bytes;
+  return parseIpv6(text, TORRC_IP_TEXT)?.bytes;
 }
 
 /** A syntactically valid DNS host name (letters, digits, hyphens, dots; labels of 1–63 characters). */
@@ -78,40 +51,26 @@ export interface IpAddress {
   readonly address: string;
 }
 
-/** Parses an IPv4 address, or an IPv6 address with or without brackets. */
+/**
+ * Parses an IPv4 address, or an IPv6 address with or without brackets.
+ * IPv4 comes back canonical; IPv6 keeps the form it was written in, lower-cased.
+ */
 export function parseIpAddress(text: string): IpAddress | undefined {
-  if (parseIPv4Bytes(text)) return { family: 4, address: text.split('.').map(Number).join('.') };
-  const inner = text.startsWith('[') && text.endsWith(']') ? text.slice(1, -1) : text;
-  if (parseIPv6Bytes(inner)) return { family: 6, address: inner.toLowerCase() };
-  return undefined;
+  const ip = parseIpText(text, TORRC_IP_TEXT);
+  if (!ip) return undefined;
+  if (ip.family === 'ipv4') return { family: 4, address: formatIpAddress(ip) };
+  const inner = text.startsWith('[') ? text.slice(1, -1) : text;
+  return { family: 6, address: inner.toLowerCase() };
 }
 
 /**
- * True for loopback, RFC 1918, link-local, carrier-grade NAT, unique-local
- * and unspecified addresses (tor: `tor_addr_is_internal`).
+ * True for loopback, RFC 1918, link-local, carrier-grade NAT, unique-local,
+ * site-local and unspecified addresses (tor: `tor_addr_is_internal`).
  */
 export function isInternalAddress(ip: IpAddress): boolean {
-  if (ip.family === 4) {
-    const [a, b] = parseIPv4Bytes(ip.address)!;
-    return (
-      a === 0 ||
-      a === 10 ||
-      a === 127 ||
-      (a === 169 && b === 254) ||
-      (a === 172 && b! >= 16 && b! <= 31) ||
-      (a === 192 && b === 168) ||
-      (a === 100 && b! >= 64 && b! <= 127)
-    );
-  }
-  const bytes = parseIPv6Bytes(ip.address)!;
-  const isZeroUpTo = (n: number) => bytes.subarray(0, n).every((x) => x === 0);
-  if (isZeroUpTo(15) && (bytes[15] === 0 || bytes[15] === 1)) return true;
-  if (bytes[0] === 0xfe && (bytes[1]! & 0xc0) === 0x80) return true;
-  if ((bytes[0]! & 0xfe) === 0xfc) return true;
-  if (isZeroUpTo(10) && bytes[10] === 0xff && bytes[11] === 0xff) {
-    return isInternalAddress({ family: 4, address: Array.from(bytes.subarray(12)).join('.') });
-  }
-  return false;
+  const parsed =
+    ip.family === 4 ? parseIpv4(ip.address, TORRC_IP_TEXT) : parseIpv6(ip.address, TORRC_IP_TEXT);
+  return parsed !== undefined && isInternalIp(parsed);
 }
 
 /** Renders an address for an `address:port` string: IPv6 in brackets. */

@@ -5,6 +5,7 @@ import {
   enumType,
   integerType,
   intervalType,
+  isInternalAddress,
   isLegalNickname,
   memunitType,
   parseHostPort,
@@ -128,6 +129,13 @@ describe('addresses', () => {
       '::1.2.3.4:5',
     ])
       assert.equal(parseIpAddress(t), undefined, t);
+  });
+
+  it('internal addresses as tor_addr_is_internal sees them', () => {
+    for (const t of ['127.0.0.1', '010.0.0.1', '[fec0::1]', 'fe80::1', '::ffff:192.168.0.1', '::'])
+      assert.equal(isInternalAddress(parseIpAddress(t)!), true, t);
+    for (const t of ['192.0.2.1', '2001:db8::1', '::ffff:192.0.2.1'])
+      assert.equal(isInternalAddress(parseIpAddress(t)!), false, t);
   });
 
   it('address:port with IPv6 in brackets', () => {

@@ -30,9 +30,16 @@ import {
   parseIpAddress,
   TAP_CLIENT_HANDSHAKE_LENGTH,
 } from '@relayd/cells';
-import { bytesEqual, err, ok, type Result, toHex } from '@relayd/common';
+import {
+  bytesEqual,
+  err,
+  isInternalAddress,
+  isUnspecifiedAddress,
+  ok,
+  type Result,
+  toHex,
+} from '@relayd/common';
 import { NTOR_ONIONSKIN_LENGTH } from '@relayd/handshakes';
-import { isInternalAddress, isUnspecifiedAddress } from './address-policy.js';
 import type { Channel } from './channel.js';
 import type { ChannelPeer, ExtendTarget } from './channel-types.js';
 
@@ -67,6 +74,10 @@ function isZero(bytes: Uint8Array): boolean {
   return bytes.every((b) => b === 0);
 }
 
+/**
+ * tor refuses port 0 and the all-zero address (tor_addr_port_is_valid), and
+ * internal addresses unless ExtendAllowPrivateAddresses.
+ */
 function usable(address: IpAddress, port: number, allowPrivate: boolean): boolean {
   if (port === 0 || isUnspecifiedAddress(address)) return false;
   return allowPrivate || !isInternalAddress(address);

@@ -1,7 +1,9 @@
 /**
  * The machinery both link-handshake roles share: inbound framing, the
  * AUTHENTICATE transcripts, the outbound flight, the deadline, a byte cap,
- * and the step values the caller drives the handshake with.
+ * and the step values the caller drives the handshake with; and the steps
+ * both roles take alike: settling the version, the CERTS cell's header
+ * checks, the AUTH0003 TLS exporter value, and NETINFO out and in.
  *
  * Transcripts (tor-spec 4.4.2 SLOG/CLOG; C tor connection_or.c
  * `or_handshake_state_record_cell`): every cell received is hashed, exactly
@@ -18,12 +20,14 @@ import {
   channelCommandName,
   decodeChannelCellMessage,
 } from '@relayd/cells';
-import { type Clock, InternalError } from '@relayd/common';
-import { sha256 } from '@relayd/crypto';
+import { AUTH0003_EXPORTER_LABEL, AUTH0003_EXPORTER_LENGTH, auth0003ExporterContext } from '@relayd/certs';
+import { type Clock, describeError, InternalError } from '@relayd/common';
+import { type RsaPublicKey, sha256 } from '@relayd/crypto';
 import { HandshakeCellStream } from './cell-stream.js';
 import { LinkHandshakeError } from './link-error.js';
-import { checkLinkVersions, SUPPORTED_LINK_VERSIONS } from './link-versions.js';
-import type { PeerNetinfo } from './netinfo.js';
+import type { LinkTlsSession } from './link-tls.js';
+import { checkLinkVersions, negotiateLinkVersion, SUPPORTED_LINK_VERSIONS } from './link-versions.js';
+import { encodeNetinfoCell, type NetinfoToSend, type PeerNetinfo, readPeerNetinfo } from './netinfo.js';
 
 /**
  * How long a link handshake may take, from the TLS connection being up to
@@ -74,6 +78,9 @@ export interface LinkHandshakeCommonOptions {
   /** Default MAX_HANDSHAKE_BYTES. */
   readonly maxHandshakeBytes?: number;
 }
+
+/** The outcome fields every role takes from the negotiated version and the peer's NETINFO. */
+export type NetinfoOutcome = Pick<LinkHandshakeOutcome, 'linkVersion' | 'peerNetinfo' | 'clockSkewSeconds'>;
 
 /** What a role's cell handler decided. */
 export type CellVerdict<Outcome> =
@@ -196,10 +203,28 @@ export abstract class LinkHandshakeCore<Outcome extends LinkHandshakeOutcome> {
     this.outbound.push(cellBytes);
   }
 
-  /** Queues our NETINFO: it, and anything after it, is not part of the transcript. */
-  protected sendNetinfo(cellBytes: Uint8Array): void {
+  /**
+   * Settles the link protocol from the peer's VERSIONS cell (the highest
+   * version both offer, tor-spec 4.1) and switches inbound framing to it.
+   * `peerRole` names the peer in the NO_COMMON_VERSION message.
+   */
+  protected adoptLinkVersion(offered: readonly number[], peerRole: string): number | LinkHandshakeError {
+    const version = negotiateLinkVersion(offered, this.linkVersions);
+    if (version === undefined) {
+      return new LinkHandshakeError(
+        'NO_COMMON_VERSION',
+        `no common link protocol version: ${peerRole} offers [${offered.join(', ')}]`,
+      );
+    }
+    this.linkVersion = version;
+    this.stream.framing = version;
+    return version;
+  }
+
+  /** Queues our NETINFO in the negotiated framing: it, and anything after it, is not part of the transcript. */
+  protected sendNetinfo(netinfo: NetinfoToSend): void {
     this.netinfoSent = true;
-    this.outbound.push(cellBytes);
+    this.outbound.push(encodeNetinfoCell(netinfo, this.linkVersion!));
   }
 
   protected get hasSentNetinfo(): boolean {
@@ -210,9 +235,19 @@ export abstract class LinkHandshakeCore<Outcome extends LinkHandshakeOutcome> {
     return Math.floor(this.clock.nowMs() / 1000);
   }
 
-  /** The peer's clock minus ours, or undefined for a peer that sent time 0. */
-  protected clockSkew(netinfo: PeerNetinfo): number | undefined {
-    return netinfo.timestampSeconds === 0 ? undefined : netinfo.timestampSeconds - this.nowSeconds();
+  /**
+   * Reads the peer's NETINFO into the outcome fields every role reports; the
+   * clock skew is undefined for a peer that sent time 0 (clients do).
+   */
+  protected readNetinfo(cell: ChannelCell): NetinfoOutcome | LinkHandshakeError {
+    const netinfo = readPeerNetinfo(cell.body);
+    if (!netinfo.ok) return netinfo.error;
+    const peerTime = netinfo.value.timestampSeconds;
+    return {
+      linkVersion: this.linkVersion!,
+      peerNetinfo: netinfo.value,
+      clockSkewSeconds: peerTime === 0 ? undefined : peerTime - this.nowSeconds(),
+    };
   }
 
   protected takeOutput(): Uint8Array {
@@ -240,4 +275,34 @@ export abstract class LinkHandshakeCore<Outcome extends LinkHandshakeOutcome> {
 export function unexpected(command: number, where: string): LinkHandshakeError {
   const name = channelCommandName(command) ?? `command ${command}`;
   return new LinkHandshakeError('UNEXPECTED_CELL', `unexpected ${name} cell ${where}`);
+}
+
+/** The header checks every CERTS cell gets before its certificates are read: circuit ID 0, not empty. */
+export function checkCertsCellHeader(cell: ChannelCell): LinkHandshakeError | undefined {
+  if (cell.circId !== 0)
+    return new LinkHandshakeError('NONZERO_CIRCUIT_ID', 'CERTS cell with a nonzero circuit ID');
+  if (cell.body.length === 0) return new LinkHandshakeError('MALFORMED_CELL', 'empty CERTS cell');
+  return undefined;
+}
+
+/**
+ * The TLSSECRETS input of AUTH0003 (tor-spec 4.4.2): the session's RFC 5705
+ * exporter value with the initiator's RSA identity as context. A TLS layer
+ * that cannot export fails the handshake with TLS_UNAVAILABLE.
+ */
+export function auth0003TlsSecrets(
+  tls: LinkTlsSession,
+  initiatorRsaIdentity: RsaPublicKey,
+): Uint8Array | LinkHandshakeError {
+  try {
+    return tls.exportKeyingMaterial(
+      AUTH0003_EXPORTER_LABEL,
+      auth0003ExporterContext(initiatorRsaIdentity),
+      AUTH0003_EXPORTER_LENGTH,
+    );
+  } catch (error) {
+    return new LinkHandshakeError('TLS_UNAVAILABLE', `TLS exporter failed: ${describeError(error)}`, {
+      cause: error,
+    });
+  }
 }

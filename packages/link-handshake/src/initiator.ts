@@ -32,20 +32,19 @@ import {
   type IpAddress,
 } from '@relayd/cells';
 import {
-  AUTH0003_EXPORTER_LABEL,
-  AUTH0003_EXPORTER_LENGTH,
   AUTH0003_NONCE_BYTES,
-  auth0003ExporterContext,
   checkResponderCerts,
   createEd25519Authenticator,
   LinkAuthMethod,
   selectLinkAuthMethod,
   type VerifiedResponderIdentity,
 } from '@relayd/certs';
-import { describeError, InternalError, type Random } from '@relayd/common';
+import { InternalError, type Random } from '@relayd/common';
 import { sha256 } from '@relayd/crypto';
 import {
+  auth0003TlsSecrets,
   type CellVerdict,
+  checkCertsCellHeader,
   type LinkHandshakeCommonOptions,
   LinkHandshakeCore,
   type LinkHandshakeOutcome,
@@ -54,8 +53,6 @@ import {
 import type { InitiatorCredentials } from './link-credentials.js';
 import { LinkHandshakeError } from './link-error.js';
 import type { LinkTlsSession } from './link-tls.js';
-import { negotiateLinkVersion } from './link-versions.js';
-import { encodeNetinfoCell, readPeerNetinfo } from './netinfo.js';
 import { checkPeerIdentity, type ExpectedPeerIdentity } from './peer-identity.js';
 
 /** Authenticating as a relay (CERTS + AUTHENTICATE): never for a bridge; for a load generator playing a relay. */
@@ -133,15 +130,8 @@ export class LinkInitiator extends LinkHandshakeCore<InitiatorOutcome> {
   }
 
   private onVersions(versions: readonly number[]): CellVerdict<InitiatorOutcome> {
-    const version = negotiateLinkVersion(versions, this.linkVersions);
-    if (version === undefined) {
-      return new LinkHandshakeError(
-        'NO_COMMON_VERSION',
-        `no common link protocol version: responder offers [${versions.join(', ')}]`,
-      );
-    }
-    this.linkVersion = version;
-    this.stream.framing = version;
+    const version = this.adoptLinkVersion(versions, 'responder');
+    if (version instanceof LinkHandshakeError) return version;
     const auth = this.opts.authenticate;
     if (auth)
       this.send(encodeChannelMessageCell(0, { type: 'certs', certs: auth.credentials.certs }, version));
@@ -153,9 +143,8 @@ export class LinkInitiator extends LinkHandshakeCore<InitiatorOutcome> {
     cell: ChannelCell,
   ): CellVerdict<InitiatorOutcome> {
     if (this.responder) return new LinkHandshakeError('UNEXPECTED_CELL', 'a second CERTS cell');
-    if (cell.circId !== 0)
-      return new LinkHandshakeError('NONZERO_CIRCUIT_ID', 'CERTS cell with a nonzero circuit ID');
-    if (cell.body.length === 0) return new LinkHandshakeError('MALFORMED_CELL', 'empty CERTS cell');
+    const badHeader = checkCertsCellHeader(cell);
+    if (badHeader) return badHeader;
     const verified = checkResponderCerts(entries, this.opts.peerTlsCertificate, this.clock.nowMs());
     if (!verified.ok) {
       return new LinkHandshakeError('BAD_CERTS', `responder CERTS refused: ${verified.error.message}`, {
@@ -197,18 +186,8 @@ export class LinkInitiator extends LinkHandshakeCore<InitiatorOutcome> {
     responder: VerifiedResponderIdentity,
   ): LinkHandshakeError | undefined {
     const credentials = auth.credentials;
-    let exporterOutput: Uint8Array;
-    try {
-      exporterOutput = auth.tls.exportKeyingMaterial(
-        AUTH0003_EXPORTER_LABEL,
-        auth0003ExporterContext(credentials.rsaIdentityKey),
-        AUTH0003_EXPORTER_LENGTH,
-      );
-    } catch (error) {
-      return new LinkHandshakeError('TLS_UNAVAILABLE', `TLS exporter failed: ${describeError(error)}`, {
-        cause: error,
-      });
-    }
+    const exporterOutput = auth0003TlsSecrets(auth.tls, credentials.rsaIdentityKey);
+    if (exporterOutput instanceof LinkHandshakeError) return exporterOutput;
     const authentication = createEd25519Authenticator({
       // Our received transcript already holds the AUTH_CHALLENGE being answered.
       responderLogDigest: this.receivedLog.peek(),
@@ -235,37 +214,30 @@ export class LinkInitiator extends LinkHandshakeCore<InitiatorOutcome> {
 
   private sendOurNetinfo(): void {
     const auth = this.opts.authenticate;
-    this.sendNetinfo(
-      encodeNetinfoCell(
-        {
-          // connection_or_send_netinfo: only a relay reveals its clock and addresses on connections it opens.
-          timestampSeconds: auth ? this.nowSeconds() : 0,
-          otherAddress: this.opts.peerAddress,
-          myAddresses: auth?.localAddresses ?? [],
-        },
-        this.linkVersion!,
-      ),
-    );
+    this.sendNetinfo({
+      // connection_or_send_netinfo: only a relay reveals its clock and addresses on connections it opens.
+      timestampSeconds: auth ? this.nowSeconds() : 0,
+      otherAddress: this.opts.peerAddress,
+      myAddresses: auth?.localAddresses ?? [],
+    });
   }
 
   private onNetinfo(cell: ChannelCell): CellVerdict<InitiatorOutcome> {
     const responder = this.responder;
     // "Got a NETINFO cell from server, but no authentication." (channeltls.c)
     if (!responder) return new LinkHandshakeError('UNEXPECTED_CELL', 'NETINFO before CERTS');
-    const netinfo = readPeerNetinfo(cell.body);
-    if (!netinfo.ok) return netinfo.error;
+    const netinfo = this.readNetinfo(cell);
+    if (netinfo instanceof LinkHandshakeError) return netinfo;
     // An authenticating initiator that got no AUTH_CHALLENGE still owes its NETINFO.
     if (!this.hasSentNetinfo) this.sendOurNetinfo();
     return {
       finish: {
-        linkVersion: this.linkVersion!,
+        ...netinfo,
         initiatedLocally: true,
         rsaIdentity: Uint8Array.from(responder.rsaIdentity),
         ed25519Identity: responder.ed25519Identity ? Uint8Array.from(responder.ed25519Identity) : undefined,
         verifiedResponder: responder,
         authenticated: this.authenticated,
-        peerNetinfo: netinfo.value,
-        clockSkewSeconds: this.clockSkew(netinfo.value),
       },
     };
   }

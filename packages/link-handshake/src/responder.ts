@@ -25,19 +25,18 @@ import {
   type IpAddress,
 } from '@relayd/cells';
 import {
-  AUTH0003_EXPORTER_LABEL,
-  AUTH0003_EXPORTER_LENGTH,
-  auth0003ExporterContext,
   type CheckedInitiatorCerts,
   checkAuthenticate,
   checkInitiatorCerts,
   createAuthChallenge,
   type VerifiedInitiatorIdentity,
 } from '@relayd/certs';
-import { describeError, type Random } from '@relayd/common';
+import type { Random } from '@relayd/common';
 import { sha256 } from '@relayd/crypto';
 import {
+  auth0003TlsSecrets,
   type CellVerdict,
+  checkCertsCellHeader,
   type LinkHandshakeCommonOptions,
   LinkHandshakeCore,
   type LinkHandshakeOutcome,
@@ -46,8 +45,6 @@ import {
 import type { ResponderCredentials } from './link-credentials.js';
 import { LinkHandshakeError } from './link-error.js';
 import type { LinkTlsSession } from './link-tls.js';
-import { negotiateLinkVersion } from './link-versions.js';
-import { encodeNetinfoCell, readPeerNetinfo } from './netinfo.js';
 
 export interface LinkResponderOptions extends LinkHandshakeCommonOptions {
   /** Our CERTS contents for the TLS context this connection used. */
@@ -98,15 +95,8 @@ export class LinkResponder extends LinkHandshakeCore<ResponderOutcome> {
   }
 
   private onVersions(versions: readonly number[]): CellVerdict<ResponderOutcome> {
-    const version = negotiateLinkVersion(versions, this.linkVersions);
-    if (version === undefined) {
-      return new LinkHandshakeError(
-        'NO_COMMON_VERSION',
-        `no common link protocol version: peer offers [${versions.join(', ')}]`,
-      );
-    }
-    this.linkVersion = version;
-    this.stream.framing = version;
+    const version = this.adoptLinkVersion(versions, 'peer');
+    if (version instanceof LinkHandshakeError) return version;
     // Our VERSIONS goes out with 2-byte circuit IDs like every first VERSIONS
     // cell; everything after it uses the negotiated framing.
     this.send(encodeChannelMessageCell(0, { type: 'versions', versions: this.linkVersions }, 'negotiating'));
@@ -119,16 +109,11 @@ export class LinkResponder extends LinkHandshakeCore<ResponderOutcome> {
         version,
       ),
     );
-    this.sendNetinfo(
-      encodeNetinfoCell(
-        {
-          timestampSeconds: this.nowSeconds(),
-          otherAddress: this.opts.peerAddress,
-          myAddresses: this.opts.localAddresses ?? [],
-        },
-        version,
-      ),
-    );
+    this.sendNetinfo({
+      timestampSeconds: this.nowSeconds(),
+      otherAddress: this.opts.peerAddress,
+      myAddresses: this.opts.localAddresses ?? [],
+    });
     return undefined;
   }
 
@@ -139,9 +124,8 @@ export class LinkResponder extends LinkHandshakeCore<ResponderOutcome> {
     if (this.initiatorCerts !== undefined || this.authenticateSeen) {
       return new LinkHandshakeError('UNEXPECTED_CELL', 'a second CERTS cell');
     }
-    if (cell.circId !== 0)
-      return new LinkHandshakeError('NONZERO_CIRCUIT_ID', 'CERTS cell with a nonzero circuit ID');
-    if (cell.body.length === 0) return new LinkHandshakeError('MALFORMED_CELL', 'empty CERTS cell');
+    const badHeader = checkCertsCellHeader(cell);
+    if (badHeader) return badHeader;
     const checked = checkInitiatorCerts(entries, this.clock.nowMs());
     if (!checked.ok) {
       return new LinkHandshakeError('BAD_CERTS', `initiator CERTS refused: ${checked.error.message}`, {
@@ -157,18 +141,8 @@ export class LinkResponder extends LinkHandshakeCore<ResponderOutcome> {
     this.authenticateSeen = true;
     const certs = this.initiatorCerts;
     if (!certs) return new LinkHandshakeError('UNEXPECTED_CELL', 'AUTHENTICATE before CERTS');
-    let exporterOutput: Uint8Array;
-    try {
-      exporterOutput = this.opts.tls.exportKeyingMaterial(
-        AUTH0003_EXPORTER_LABEL,
-        auth0003ExporterContext(certs.rsaIdentityKey),
-        AUTH0003_EXPORTER_LENGTH,
-      );
-    } catch (error) {
-      return new LinkHandshakeError('TLS_UNAVAILABLE', `TLS exporter failed: ${describeError(error)}`, {
-        cause: error,
-      });
-    }
+    const exporterOutput = auth0003TlsSecrets(this.opts.tls, certs.rsaIdentityKey);
+    if (exporterOutput instanceof LinkHandshakeError) return exporterOutput;
     const credentials = this.opts.credentials;
     const verified = checkAuthenticate(authType, authentication, {
       initiatorCerts: certs,
@@ -189,18 +163,16 @@ export class LinkResponder extends LinkHandshakeCore<ResponderOutcome> {
   }
 
   private onNetinfo(cell: ChannelCell): CellVerdict<ResponderOutcome> {
-    const netinfo = readPeerNetinfo(cell.body);
-    if (!netinfo.ok) return netinfo.error;
+    const netinfo = this.readNetinfo(cell);
+    if (netinfo instanceof LinkHandshakeError) return netinfo;
     const peer = this.verifiedInitiator;
     return {
       finish: {
-        linkVersion: this.linkVersion!,
+        ...netinfo,
         initiatedLocally: false,
         rsaIdentity: peer ? Uint8Array.from(peer.rsaIdentity) : undefined,
         ed25519Identity: peer ? Uint8Array.from(peer.ed25519Identity) : undefined,
         verifiedInitiator: peer,
-        peerNetinfo: netinfo.value,
-        clockSkewSeconds: this.clockSkew(netinfo.value),
       },
     };
   }

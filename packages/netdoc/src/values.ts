@@ -4,7 +4,7 @@
  * not exactly the form the spec gives; callers turn that into a NetDocError
  * with the line.
  */
-import { toHex } from '@relayd/common';
+import { formatIpAddress, type IpTextOptions, parseIpv4, parseIpv6, toHex } from '@relayd/common';
 import { decodeBase64 } from './tokenizer.js';
 
 /** Parses "YYYY-MM-DD HH:MM:SS" (UTC) into seconds since the epoch (dir-spec 2.1.1 "published"). */
@@ -40,88 +40,27 @@ export function parseDecimal(text: string, min: number, max: number): number | u
   return value;
 }
 
+/**
+ * Addresses in documents are read leniently: IPv4 parts with leading zeros
+ * (read as decimal) and IPv6 ending in a dotted quad (::ffff:1.2.3.4, which
+ * tor_inet_pton also accepts). What we write is always canonical.
+ */
+const DOCUMENT_IP_TEXT: IpTextOptions = { allowLeadingZeros: true, allowIpv4Suffix: true };
+
 /** Parses a dotted-quad IPv4 address and returns it in canonical form. */
 export function parseIPv4(text: string): string | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
-  const out: number[] = [];
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p)) return undefined;
-    const v = Number(p);
-    if (v > 255) return undefined;
-    out.push(v);
-  }
-  return out.join('.');
+  const address = parseIpv4(text, DOCUMENT_IP_TEXT);
+  return address && formatIpAddress(address);
 }
 
 /** Parses an IPv6 address (without brackets) into 16 bytes. */
 export function parseIPv6(text: string): Uint8Array | undefined {
-  let head = text;
-  const tail: number[] = [];
-  // An embedded IPv4 address may end the literal (e.g. ::ffff:1.2.3.4).
-  const v4 = /^(.*:)(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})$/.exec(text);
-  if (v4) {
-    const quad = parseIPv4(v4[2]!);
-    if (!quad) return undefined;
-    const b = quad.split('.').map(Number);
-    tail.push((b[0]! << 8) | b[1]!, (b[2]! << 8) | b[3]!);
-    head = v4[1]!.endsWith('::') ? v4[1]! : v4[1]!.slice(0, -1);
-  }
-  const groups = (s: string): number[] | undefined => {
-    if (s === '') return [];
-    const out: number[] = [];
-    for (const g of s.split(':')) {
-      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
-      out.push(Number.parseInt(g, 16));
-    }
-    return out;
-  };
-  let words: number[];
-  const halves = head.split('::');
-  if (halves.length > 2) return undefined;
-  if (halves.length === 2) {
-    const left = groups(halves[0]!);
-    const right = groups(halves[1]!);
-    if (!left || !right) return undefined;
-    const missing = 8 - left.length - right.length - tail.length;
-    if (missing < 1) return undefined;
-    words = [...left, ...new Array<number>(missing).fill(0), ...right, ...tail];
-  } else {
-    const all = groups(head);
-    if (!all) return undefined;
-    words = [...all, ...tail];
-  }
-  if (words.length !== 8) return undefined;
-  const out = new Uint8Array(16);
-  words.forEach((w, i) => {
-    out[2 * i] = w >> 8;
-    out[2 * i + 1] = w & 0xff;
-  });
-  return out;
+  return parseIpv6(text, DOCUMENT_IP_TEXT)?.bytes;
 }
 
 /** Formats 16 bytes as a compressed lower-case IPv6 address (RFC 5952). */
 export function formatIPv6(bytes: Uint8Array): string {
-  const words: number[] = [];
-  for (let i = 0; i < 8; i++) words.push((bytes[2 * i]! << 8) | bytes[2 * i + 1]!);
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (words[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && words[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hexWords = words.map((w) => w.toString(16));
-  if (bestStart < 0) return hexWords.join(':');
-  return `${hexWords.slice(0, bestStart).join(':')}::${hexWords.slice(bestStart + bestLen).join(':')}`;
+  return formatIpAddress({ family: 'ipv6', bytes });
 }
 
 /** An address and TCP port, as in "or-address" and "a" lines. */

@@ -53,6 +53,12 @@ export {
   type Socks5Proxy,
 } from './socks5-client.js';
 export {
+  StandaloneTor,
+  type StandaloneTorOptions,
+  startStandaloneTor,
+  UNREACHABLE_DIR_AUTHORITY,
+} from './standalone-tor.js';
+export {
   BOOTSTRAPPED_100,
   createNodeLayout,
   launchTor,

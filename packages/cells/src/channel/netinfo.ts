@@ -11,8 +11,7 @@
  * unchanged and the caller can skip them.
  */
 import type { ByteReader, ByteWriter } from '@relayd/common';
-import { InternalError } from '@relayd/common';
-import { IPV4_LENGTH, IPV6_LENGTH, type IpAddress } from '../ip-address.js';
+import { InternalError, IPV4_LENGTH, IPV6_LENGTH, type IpAddress } from '@relayd/common';
 
 /** ATYPE values of NETINFO addresses (tor-spec 4.5). */
 export const NetinfoAddressType = {

@@ -9,8 +9,7 @@
  * Bytes after the TTL are ignored, as C tor does.
  */
 import type { ByteReader, ByteWriter } from '@relayd/common';
-import { InternalError } from '@relayd/common';
-import { IPV4_LENGTH, IPV6_LENGTH, type IpAddress } from '../ip-address.js';
+import { InternalError, IPV4_LENGTH, IPV6_LENGTH, type IpAddress } from '@relayd/common';
 
 /** The address type byte of the IPv6 form. */
 const CONNECTED_IPV6_TYPE = 6;

@@ -9,8 +9,7 @@
  * reason of any other END are ignored.
  */
 import type { ByteReader, ByteWriter } from '@relayd/common';
-import { InternalError } from '@relayd/common';
-import { IPV4_LENGTH, IPV6_LENGTH, type IpAddress } from '../ip-address.js';
+import { InternalError, IPV4_LENGTH, IPV6_LENGTH, type IpAddress } from '@relayd/common';
 
 /** Stream close reasons (tor-spec 6.3; ENTRYPOLICY 15 from C tor's or.h). Others must be accepted. */
 export const EndReason = {

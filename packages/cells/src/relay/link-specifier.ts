@@ -15,9 +15,12 @@ import {
   type DecodeError,
   decodeWith,
   InternalError,
+  IPV4_LENGTH,
+  IPV6_LENGTH,
+  type Ipv4Address,
+  type Ipv6Address,
   type Result,
 } from '@relayd/common';
-import { IPV4_LENGTH, IPV6_LENGTH, type Ipv4Address, type Ipv6Address } from '../ip-address.js';
 
 /** LSTYPE values (tor-spec 5.1.2). */
 export const LinkSpecifierType = {
