@@ -18,6 +18,13 @@ export {
   type TlsChannelProviderOptions,
 } from './channel-provider.js';
 export {
+  HttpClientError,
+  type HttpClientErrorCode,
+  type HttpRequestOptions,
+  type HttpResponse,
+  httpRequest,
+} from './http-client.js';
+export {
   type HandshakeMachine,
   type RunLinkHandshakeOptions,
   runLinkHandshake,
