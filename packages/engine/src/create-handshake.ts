@@ -24,6 +24,7 @@ import {
   decodeNtorV3Extensions,
   encodeNtorV3Extensions,
   NTOR_ONIONSKIN_LENGTH,
+  NTOR_V3_CIRCUIT_VERIFICATION,
   ntorServerHandshakeWithEphemeral,
   ntorV3ServerReceive,
   ntorV3ServerReplyWithEphemeral,
@@ -134,6 +135,7 @@ export function answerCreate(
       const received = ntorV3ServerReceive(
         { ed25519Identity: keys.ed25519Identity, onionKeys: keys.onionKeys },
         request.onionskin,
+        NTOR_V3_CIRCUIT_VERIFICATION,
       );
       if (!received.ok) return err(received.error.message);
       // A malformed extension list fails the handshake, as in C tor's

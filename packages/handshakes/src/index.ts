@@ -27,6 +27,7 @@ export {
   ntorServerHandshakeWithEphemeral,
 } from './ntor.js';
 export {
+  NTOR_V3_CIRCUIT_VERIFICATION,
   NTOR_V3_MIN_ONIONSKIN_LENGTH,
   NTOR_V3_MIN_REPLY_LENGTH,
   type NtorV3ClientResult,

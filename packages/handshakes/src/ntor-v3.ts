@@ -58,6 +58,13 @@ const T_FINAL = encap(utf8('ntor3-curve25519-sha3_256-1:kdf_final'));
 const T_AUTH = encap(utf8('ntor3-curve25519-sha3_256-1:auth_final'));
 const SERVER = utf8('Server');
 const EMPTY = new Uint8Array(0);
+
+/**
+ * The verification string for circuit extension (CREATE2 and EXTEND2), as
+ * C tor's NTOR3_CIRC_VERIFICATION and Arti send it. A relay that checks
+ * against anything else fails every ntor v3 handshake from a real client.
+ */
+export const NTOR_V3_CIRCUIT_VERIFICATION: Uint8Array = new TextEncoder().encode('circuit extend');
 const ZERO_SHARED = new Uint8Array(32);
 // SHAKE-256 has no limit; this only bounds what a caller may ask for at once.
 const KEY_STREAM_MAX_LENGTH = 1 << 20;
@@ -211,7 +218,7 @@ export interface NtorV3ClientResult {
 /**
  * Relay side, part 1: checks the client's handshake (identity, onion key, DH
  * output, MAC) and decrypts its message. `verification` must equal the
- * client's; circuit extension uses the empty string.
+ * client's; CREATE2/EXTEND2 use NTOR_V3_CIRCUIT_VERIFICATION ("circuit extend").
  */
 export function ntorV3ServerReceive(
   keys: NtorV3ServerKeys,

@@ -28,6 +28,7 @@ import {
   createFastClientFinish,
   decodeNtorV3Extensions,
   encodeNtorV3Extensions,
+  NTOR_V3_CIRCUIT_VERIFICATION,
   type NtorV3Extension,
   ntorClientCreate,
   ntorClientFinish,
@@ -270,6 +271,7 @@ export class TestClient {
       { ed25519Identity: relay.ed25519Identity, ntorOnionKey: relay.ntorOnionKey },
       encodeNtorV3Extensions(extensions),
       this.random,
+      NTOR_V3_CIRCUIT_VERIFICATION,
     );
     if (!started.ok) throw new Error(started.error.message);
     let serverMessage: Uint8Array | undefined;
