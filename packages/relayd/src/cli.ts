@@ -5,6 +5,7 @@
 import { ConfigInvalidError, formatDiagnostic, loadConfigFile } from '@relayd/config';
 import yargs, { type Argv } from 'yargs';
 import pkg from '../package.json' with { type: 'json' };
+import { runDaemon } from './daemon.js';
 
 export const RELAYD_VERSION: string = pkg.version;
 
@@ -43,11 +44,23 @@ export function verifyConfig(file: string, io: CliIo): void {
   io.out('Configuration was valid');
 }
 
-export function getCli(argv: string[], io: CliIo): Argv {
+/** What the commands do beyond printing; tests replace the daemon. */
+export interface CliActions {
+  /** Runs the bridge in the foreground until SIGINT/SIGTERM (see daemon.ts). */
+  runDaemon(configFile: string): Promise<void>;
+}
+
+export function getCli(argv: string[], io: CliIo, actions?: CliActions): Argv {
+  const run = actions ?? { runDaemon: (file: string) => runDaemon(file, RELAYD_VERSION, io) };
   return yargs(argv)
     .scriptName('relayd')
     .usage(
-      'relayd: a multi-process Tor bridge daemon\n\nUsage: $0 <command> [options]\n       $0 --verify-config [-f FILE]',
+      'relayd: a multi-process Tor bridge daemon\n\n' +
+        'Usage: $0 [-f FILE]\n' +
+        '  Runs the bridge in the foreground until SIGINT or SIGTERM; logs go where the\n' +
+        "  configuration's Log lines say (default: notice and above to standard output).\n" +
+        'Usage: $0 --verify-config [-f FILE]\n' +
+        'Usage: $0 <command> [options]',
     )
     .option('f', {
       alias: 'torrc-file',
@@ -58,16 +71,16 @@ export function getCli(argv: string[], io: CliIo): Argv {
     })
     .command(
       '$0',
-      false,
+      'Run the bridge in the foreground with the configuration file (-f)',
       (y) =>
         y.option('verify-config', {
           type: 'boolean',
           default: false,
           describe: 'Check the configuration file (-f) and exit, as tor --verify-config',
         }),
-      (args) => {
-        if (!args.verifyConfig) throw new UsageError('Give a command or --verify-config; see --help.');
-        verifyConfig(args.f, io);
+      async (args) => {
+        if (args.verifyConfig) verifyConfig(args.f, io);
+        else await run.runDaemon(args.f);
       },
     )
     .command(

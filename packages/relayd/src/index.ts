@@ -1,5 +1,6 @@
 export {
   buildInfo,
+  type CliActions,
   type CliIo,
   DEFAULT_CONFIG_FILE,
   getCli,
@@ -7,3 +8,4 @@ export {
   UsageError,
   verifyConfig,
 } from './cli.js';
+export { DaemonExit, type DaemonHooks, runDaemon, SHUTDOWN_TIMEOUT_MS } from './daemon.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ConfigInvalidError } from '@relayd/config';
-import { getCli, UsageError } from '../src/index.js';
+import { DEFAULT_CONFIG_FILE, getCli, UsageError } from '../src/index.js';
 
 function run(argv: string[]) {
   const out: string[] = [];
@@ -69,9 +69,28 @@ describe('relayd --verify-config', () => {
     assert.deepEqual(err, [`${missing}: no such file or directory: ${missing}`]);
   });
 
-  it('stays strict: no command, stray arguments and unknown options are usage errors', async () => {
-    await assert.rejects(async () => run([]).cli.parseAsync(), UsageError);
-    await assert.rejects(async () => run(['-f', good]).cli.parseAsync(), UsageError);
+  it('without --verify-config runs the daemon on the -f file (default /etc/relayd/torrc)', async () => {
+    for (const [argv, expected] of [
+      [['-f', good], good],
+      [['--torrc-file', good], good],
+      [[], DEFAULT_CONFIG_FILE],
+    ] as const) {
+      const started: string[] = [];
+      const cli = getCli(
+        [...argv],
+        { out: () => {}, err: () => {} },
+        {
+          runDaemon: async (file) => {
+            started.push(file);
+          },
+        },
+      );
+      await cli.parseAsync();
+      assert.deepEqual(started, [expected]);
+    }
+  });
+
+  it('stays strict: stray arguments and unknown options are usage errors', async () => {
     await assert.rejects(
       async () => run(['--verify-config', '-f', good, 'extra']).cli.parseAsync(),
       UsageError,

@@ -29,6 +29,15 @@ export {
   type SpawnOptions,
   withTimeout,
 } from './process-registry.js';
+export {
+  RELAYD_BIN,
+  RELAYD_READY,
+  RelaydBridgeNode,
+  type RelaydTorrcSpec,
+  relaydTorrc,
+  type StartRelaydBridgeOptions,
+  startRelaydBridge,
+} from './relayd-bridge.js';
 export { AuthorityNode, BridgeNode, ClientNode, RelayNode } from './roles.js';
 export {
   type Decoded,

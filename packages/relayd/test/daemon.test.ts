@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { DaemonExit, runDaemon } from '../src/index.js';
+
+const BIN = fileURLToPath(new URL('../../../../bin/relayd', import.meta.url));
+const AUTHORITY =
+  'DirAuthority nobody orport=9 v3ident=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA 127.0.0.1:9 0000000000000000000000000000000000000001';
+
+describe('relayd -f FILE (the daemon)', { timeout: 60_000 }, () => {
+  const root = mkdtempSync(join(tmpdir(), 'relayd-daemon-'));
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  function torrc(name: string, lines: string[]): string {
+    const path = join(root, name);
+    writeFileSync(path, `${lines.join('\n')}\n`);
+    return path;
+  }
+
+  function capture() {
+    const out: string[] = [];
+    const err: string[] = [];
+    return { io: { out: (t: string) => out.push(t), err: (t: string) => err.push(t) }, out, err };
+  }
+
+  it('reports every configuration error as one FILE:LINE line and exits 1', () => {
+    const file = torrc('bad.torrc', ['ORPort 9001', 'ORPrt 9002']);
+    const run = spawnSync(process.execPath, [BIN, '-f', file], { timeout: 30_000, encoding: 'utf8' });
+    assert.equal(run.status, 1);
+    assert.equal(run.stdout, '');
+    assert.equal(run.stderr, `relayd: ${file}:2: Unknown option 'ORPrt'. Did you mean 'ORPort'?\n`);
+  });
+
+  it('reports an unusable key directory in one line naming the file, and exits 1', async () => {
+    const dataDir = join(root, 'damaged');
+    mkdirSync(join(dataDir, 'keys'), { recursive: true, mode: 0o700 });
+    writeFileSync(join(dataDir, 'keys', 'secret_id_key'), 'not a key', { mode: 0o600 });
+    const file = torrc('damaged.torrc', [
+      `DataDirectory ${dataDir}`,
+      'ContactInfo ops@example.org',
+      'ORPort 127.0.0.1:auto',
+      `Log notice file ${join(root, 'damaged.log')}`,
+      AUTHORITY,
+    ]);
+    const { io, out, err } = capture();
+    await assert.rejects(
+      runDaemon(file, '0.0.0-test', io, { stopSignal: () => new Promise(() => {}) }),
+      (e: unknown) => e instanceof DaemonExit && e.exitCode === 1,
+    );
+    assert.deepEqual(out, []);
+    assert.equal(err.length, 1);
+    assert.match(err[0]!, new RegExp(`^relayd: ${join(dataDir, 'keys', 'secret_id_key')}`));
+    assert.match(readFileSync(join(root, 'damaged.log'), 'utf8'), /relayd could not start/);
+  });
+
+  it('runs until the stop signal, then shuts down cleanly', async () => {
+    const dataDir = join(root, 'good');
+    const log = join(root, 'good.log');
+    const file = torrc('good.torrc', [
+      `DataDirectory ${dataDir}`,
+      'Nickname daemonTest',
+      'ContactInfo ops@example.org',
+      'ORPort 127.0.0.1:auto',
+      'PublishServerDescriptor 0',
+      `Log notice file ${log}`,
+      AUTHORITY,
+    ]);
+    const { io, err } = capture();
+    let signal!: (name: string) => void;
+    const running = runDaemon(file, '0.0.0-test', io, {
+      stopSignal: () =>
+        new Promise((resolve) => {
+          signal = resolve;
+        }),
+    });
+    const deadline = Date.now() + 20_000;
+    const logText = () => {
+      try {
+        return readFileSync(log, 'utf8');
+      } catch {
+        return '';
+      }
+    };
+    while (!logText().includes('bridge line: Bridge 127.0.0.1:') && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.match(
+      readFileSync(join(dataDir, 'bridge-lines.txt'), 'latin1'),
+      /^Bridge 127\.0\.0\.1:\d+ [0-9A-F]{40}\n$/,
+    );
+    signal('SIGTERM');
+    await running;
+    assert.deepEqual(err, []);
+    const lines = logText()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { level: string; msg: string });
+    assert.ok(lines.every((l) => ['notice', 'warn', 'err'].includes(l.level)));
+    assert.equal(lines.at(-2)?.msg, 'received SIGTERM: shutting down');
+    assert.equal(lines.at(-1)?.msg, 'relayd stopped');
+  });
+});
