@@ -15,6 +15,14 @@ export {
   parseIpAddress,
 } from './addresses.js';
 export {
+  type BalancerBackendSetting,
+  MAX_SOURCE_ADDRESSES_PER_LINE,
+  parseBalancerBackendLine,
+  parseSourceAddressesLine,
+  type SourceAddressRange,
+  sourceRangeSize,
+} from './balancer-options.js';
+export {
   type ConfigDiagnostic,
   ConfigInvalidError,
   DiagnosticCode,

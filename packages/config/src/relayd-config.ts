@@ -8,6 +8,7 @@
 import { InternalError } from '@relayd/common';
 import type { AddressPolicyRule } from './address-policy.js';
 import { isInternalAddress } from './addresses.js';
+import type { BalancerBackendSetting, SourceAddressRange } from './balancer-options.js';
 import type { ConfigDiagnostic, DiagnosticCode } from './diagnostics.js';
 import { type DirAuthority, defaultDirAuthorities } from './dir-authority.js';
 import type { LogSetting } from './log-option.js';
@@ -93,6 +94,13 @@ export interface RelaydConfig {
   /** Workers was `auto` (one per CPU core). */
   readonly workersAuto: boolean;
   readonly balancerMode: 'handoff' | 'proxy';
+  /** BalancerBackend lines: external Extended ORPorts the balancer proxies to (BalancerMode proxy). */
+  readonly balancerBackends: readonly BalancerBackendSetting[];
+  /** Source addresses for connections to loopback backends, merged in order; empty: the system's choice. */
+  readonly balancerSourceAddresses: readonly SourceAddressRange[];
+  /** Concurrent connections per client address before DENY; 0: no limit. */
+  readonly balancerMaxConnectionsPerAddress: number;
+  readonly balancerHealthCheckIntervalSeconds: number;
   readonly onionKeyRotation: 'coordinated' | 'frozen';
   /** null when disabled with `ControlSocket 0`. */
   readonly controlSocket: ControlSocketSetting | null;
@@ -487,6 +495,35 @@ export function composeConfig(
   const workers =
     workersSetting === 'auto' ? Math.max(1, Math.min(context.cpuCount, MAX_WORKERS)) : workersSetting;
 
+  // Balancer.
+  const balancerMode = settingOf('BalancerMode');
+  const backendLines = options.list('BalancerBackend');
+  const backendsSeen = new Map<string, Located<unknown>>();
+  for (const b of backendLines) {
+    const key = `${b.value.address}:${b.value.port}`;
+    const earlier = backendsSeen.get(key);
+    if (earlier) error('BalancerBackend', b, `backend ${key} is already listed on line ${earlier.line}`);
+    else backendsSeen.set(key, b);
+  }
+  if (backendLines.length > 0 && balancerMode !== 'proxy') {
+    warn(
+      'BalancerBackend',
+      backendLines[0]!,
+      'BalancerBackend lines are used only with "BalancerMode proxy"; they are ignored',
+    );
+  }
+  const sourceLines = options.list('BalancerSourceAddresses');
+  const balancerSourceAddresses =
+    sourceLines.length > 0 ? sourceLines.flatMap((l) => l.value) : settingOfList('BalancerSourceAddresses');
+  const healthInterval = settingOf('BalancerHealthCheckInterval');
+  if (healthInterval < 1) {
+    error(
+      'BalancerHealthCheckInterval',
+      options.single('BalancerHealthCheckInterval') ?? null,
+      'BalancerHealthCheckInterval must be at least 1 second',
+    );
+  }
+
   const extendSetting = options.single('ExtendAllowPrivateAddresses');
   const config: RelaydConfig = {
     dataDirectory,
@@ -521,7 +558,11 @@ export function composeConfig(
     bridgeDistribution: options.single('BridgeDistribution')?.value ?? null,
     workers,
     workersAuto: workersSetting === 'auto',
-    balancerMode: settingOf('BalancerMode'),
+    balancerMode,
+    balancerBackends: backendLines.map((b) => b.value),
+    balancerSourceAddresses,
+    balancerMaxConnectionsPerAddress: settingOf('BalancerMaxConnectionsPerAddress'),
+    balancerHealthCheckIntervalSeconds: healthInterval,
     onionKeyRotation: settingOf('OnionKeyRotation'),
     controlSocket,
     controlSocketGroup: options.single('ControlSocketGroup')?.value ?? null,
@@ -531,6 +572,15 @@ export function composeConfig(
     files: context.files,
   };
   return { config: diagnostics.some((d) => d.severity === 'error') ? null : config, diagnostics };
+}
+
+/** The default of a list option whose one default line parses to a list (BalancerSourceAddresses). */
+function settingOfList(name: 'BalancerSourceAddresses'): SourceAddressRange[] {
+  const text = OPTION_SPECS[name].default;
+  if (text === null) throw new InternalError(`${name} has no default`);
+  const parsed = OPTION_SPECS[name].type.parse(text);
+  if (!parsed.ok) throw new InternalError(`default of ${name} does not parse: ${parsed.error}`);
+  return parsed.value.value;
 }
 
 function valueOfDefaultLog(): LogSetting {

@@ -10,6 +10,11 @@
 import { err, ok } from '@relayd/common';
 import { type AddressPolicyRule, parsePolicyLine } from './address-policy.js';
 import { type IpAddress, isHostname, parseIpAddress } from './addresses.js';
+import {
+  parseBalancerBackendLine,
+  parseSourceAddressesLine,
+  type SourceAddressRange,
+} from './balancer-options.js';
 import type { DiagnosticCode } from './diagnostics.js';
 import { type DirAuthority, parseDirAuthorityLine } from './dir-authority.js';
 import { type LogSetting, parseLogLine } from './log-option.js';
@@ -30,6 +35,7 @@ import {
   booleanType,
   enumType,
   integerType,
+  intervalType,
   makeType,
   memunitType,
   stringType,
@@ -477,6 +483,38 @@ export const OPTION_SPECS = {
     defaultText: 'handoff',
     summary:
       'How the supervisor gives an accepted connection to a worker: `handoff` passes the socket itself (no extra hop), `proxy` relays bytes over TCP from spread 127.x source addresses.',
+  }),
+  BalancerBackend: list({
+    origin: 'relayd',
+    type: makeType('ADDRESS:PORT cookie=/ABSOLUTE/PATH', parseBalancerBackendLine),
+    default: null,
+    defaultText: '(none)',
+    summary:
+      'With `BalancerMode proxy`: an Extended ORPort to balance connections over, such as a C tor instance with `ExtORPort` and `ExtORPortCookieAuthFile`, and the cookie file that backend writes (read again for every connection). May repeat. Backends are health-checked and chosen by fewest connections; see docs/balancer.md.',
+  }),
+  BalancerSourceAddresses: list({
+    origin: 'relayd',
+    type: makeType<SourceAddressRange[]>('ADDRESS|FIRST-LAST|ADDRESS/BITS[,…] | 0', parseSourceAddressesLine),
+    default: '127.0.1.1-127.0.1.254',
+    defaultText: '127.0.1.1-127.0.1.254',
+    summary:
+      'Source addresses (inside 127.0.0.0/8) the balancer’s connections to loopback backends are spread over, round-robin: each address holds one connection per ephemeral port, so N addresses hold N times `net.ipv4.ip_local_port_range`. May repeat; `0`: no binding, the system picks 127.0.0.1 and one address’s ports are the limit.',
+  }),
+  BalancerMaxConnectionsPerAddress: single({
+    origin: 'relayd',
+    type: integerType(0, 1_000_000),
+    default: '100',
+    defaultText: '100',
+    summary:
+      'Connections one client address (ExtORPort USERADDR, or the peer of a vanilla connection the balancer accepts) may hold at once; the next one is answered DENY (ExtORPort) or closed. `0`: no limit. Connections whose transport sends no USERADDR are not limited.',
+  }),
+  BalancerHealthCheckInterval: single({
+    origin: 'relayd',
+    type: intervalType,
+    default: '10 seconds',
+    defaultText: '10 seconds',
+    summary:
+      'How often each balancer backend is checked (connect and authenticate). A backend is taken out of rotation after 3 failures in a row (checks or real connections) and put back after 2 successful checks.',
   }),
   OnionKeyRotation: single({
     origin: 'relayd',

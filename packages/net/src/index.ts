@@ -18,6 +18,14 @@ export {
   type TlsChannelProviderOptions,
 } from './channel-provider.js';
 export {
+  type DialExtOrOptions,
+  dialExtOrPort,
+  type ExtOrDialResult,
+  type ExtOrServeResult,
+  type ServeExtOrOptions,
+  serveExtOrPort,
+} from './ext-or-socket.js';
+export {
   HttpClientError,
   type HttpClientErrorCode,
   type HttpRequestOptions,
@@ -50,3 +58,21 @@ export {
   SocketByteTransport,
   type SocketTransportOptions,
 } from './socket-transport.js';
+export {
+  connectTcp,
+  DEFAULT_PIPE_LINGER_MS,
+  DEFAULT_TCP_CONNECT_TIMEOUT_MS,
+  listenTcp,
+  type PipeOptions,
+  type PipeResult,
+  pipeSockets,
+  type SocketTimers,
+  socketPeer,
+  stopReading,
+  systemErrorCode,
+  systemSocketTimers,
+  type TcpConnectOptions,
+  type TcpListener,
+  type TcpListenOptions,
+  type TcpSocket,
+} from './tcp.js';

@@ -6,8 +6,14 @@
  *   exit 1  the configuration or the keys are unusable, an ORPort cannot be
  *           opened, or the shutdown did not finish in time
  *
- * SIGHUP is logged and ignored (tor would reload its configuration; relayd
- * does not reload yet).
+ * The bridge runs as this process (the supervisor) and `Workers` forked
+ * worker processes (ForkedWorkerLauncher).
+ *
+ * SIGHUP reloads the configuration file, as tor does: a file with errors
+ * is reported and the running configuration kept; otherwise new `Log`
+ * lines and SafeLogging apply at once (here and in the workers), and the
+ * supervisor applies the rest (Supervisor.reload: live settings, worker
+ * settings by rolling restart, the others named as needing a restart).
  *
  * Before the logger exists (configuration errors) problems go to standard
  * error, one line each, `relayd: FILE:LINE: message`. After that they go to
@@ -15,8 +21,8 @@
  * error, so an operator running it by hand sees why it stopped.
  */
 import { describeError, RelayError } from '@relayd/common';
-import { formatDiagnostic, loadConfigFile } from '@relayd/config';
-import { Supervisor } from '@relayd/supervisor';
+import { formatDiagnostic, loadConfigFile, type RelaydConfig } from '@relayd/config';
+import { ForkedWorkerLauncher, RetargetableLogger, Supervisor } from '@relayd/supervisor';
 import { createLogger, type RelaydLogger } from '@relayd/telemetry';
 import type { CliIo } from './cli.js';
 
@@ -34,6 +40,22 @@ export class DaemonExit extends Error {
 export interface DaemonHooks {
   /** Resolves with the signal name when relayd is asked to stop. Default: SIGINT or SIGTERM. */
   readonly stopSignal?: () => Promise<string>;
+  /** Where the workers run: worker processes (default) or one worker in this process. */
+  readonly workers?: 'forked' | 'in-process';
+  /** Receives the function that reloads the configuration (what SIGHUP calls), for tests. */
+  readonly onReloadReady?: (reload: () => Promise<void>) => void;
+}
+
+function openLogger(config: RelaydConfig): RelaydLogger {
+  return createLogger({
+    logs: config.logs,
+    safeLogging: config.safeLogging,
+    bindings: { process: 'relayd' },
+  });
+}
+
+function sameLogSettings(a: RelaydConfig, b: RelaydConfig): boolean {
+  return a.safeLogging === b.safeLogging && JSON.stringify(a.logs) === JSON.stringify(b.logs);
 }
 
 function waitForStopSignal(): Promise<string> {
@@ -71,17 +93,15 @@ export async function runDaemon(
     throw new DaemonExit(1);
   }
   const { config, warnings } = loaded.value;
-  let logger: RelaydLogger;
+  let logs: RelaydLogger;
   try {
-    logger = createLogger({
-      logs: config.logs,
-      safeLogging: config.safeLogging,
-      bindings: { process: 'relayd' },
-    });
+    logs = openLogger(config);
   } catch (error) {
     io.err(`relayd: cannot open a log destination: ${describeError(error)}`);
     throw new DaemonExit(1);
   }
+  // Everything keeps this logger; a reload with new Log lines points it at new destinations.
+  const logger = RetargetableLogger.create(logs);
   // Registered before anything can fail, so a signal during start-up is not lost.
   const stopSignal = (hooks.stopSignal ?? waitForStopSignal)();
   try {
@@ -89,7 +109,13 @@ export async function runDaemon(
     logger.notice({ version, config: file }, `relayd ${version} starting with configuration ${file}`);
     let supervisor: Supervisor;
     try {
-      supervisor = await Supervisor.start({ config, version }, { logger });
+      supervisor = await Supervisor.start(
+        { config, version },
+        {
+          logger,
+          ...(hooks.workers === 'in-process' ? {} : { launcher: () => new ForkedWorkerLauncher({ logger }) }),
+        },
+      );
     } catch (error) {
       const message = describeError(error);
       const what = error instanceof RelayError && error.kind !== 'internal' ? message : `bug: ${message}`;
@@ -97,9 +123,44 @@ export async function runDaemon(
       io.err(`relayd: ${what}`);
       throw new DaemonExit(1);
     }
-    // tor reloads its configuration on SIGHUP; relayd cannot yet, and must not die of it (Node's default).
-    const onHangup = () =>
-      logger.notice({}, 'received SIGHUP: configuration reload is not implemented; ignored');
+    const running = supervisor;
+    let logConfig = config;
+    const reload = async (): Promise<void> => {
+      const next = loadConfigFile(file);
+      if (!next.ok) {
+        for (const e of next.error.errors) logger.warn({ file: e.file, line: e.line }, formatDiagnostic(e));
+        logger.warn({}, `${file} has errors; keeping the running configuration`);
+        return;
+      }
+      for (const w of next.value.warnings) logger.warn({ file: w.file, line: w.line }, formatDiagnostic(w));
+      const nextConfig = next.value.config;
+      if (!sameLogSettings(logConfig, nextConfig)) {
+        try {
+          const opened = openLogger(nextConfig);
+          const old = logs;
+          logger.retarget(opened);
+          logs = opened;
+          logConfig = nextConfig;
+          old.close();
+          logger.notice({}, 'opened the new log destinations');
+        } catch (error) {
+          logger.warn(
+            { err: describeError(error) },
+            `cannot open a new log destination; keeping the old ones: ${describeError(error)}`,
+          );
+        }
+      }
+      await running.reload(nextConfig);
+    };
+    hooks.onReloadReady?.(reload);
+    // tor reloads its configuration on SIGHUP; Node's default would end the process.
+    let reloading = Promise.resolve();
+    const onHangup = () => {
+      logger.notice({}, `received SIGHUP: reloading ${file}`);
+      reloading = reloading.then(reload).catch((error: unknown) => {
+        logger.error({ err: describeError(error) }, `bug: reload failed: ${describeError(error)}`);
+      });
+    };
     process.on('SIGHUP', onHangup);
     const signal = await stopSignal.finally(() => process.off('SIGHUP', onHangup));
     logger.notice({ signal }, `received ${signal}: shutting down`);
@@ -109,6 +170,6 @@ export async function runDaemon(
       throw new DaemonExit(1);
     }
   } finally {
-    logger.close();
+    logs.close();
   }
 }

@@ -103,4 +103,72 @@ describe('relayd -f FILE (the daemon)', { timeout: 60_000 }, () => {
     assert.equal(lines.at(-2)?.msg, 'received SIGTERM: shutting down');
     assert.equal(lines.at(-1)?.msg, 'relayd stopped');
   });
+
+  it('reloads the configuration: new Log lines and Workers apply, a broken file keeps the running configuration', async () => {
+    const dataDir = join(root, 'reload');
+    const firstLog = join(root, 'reload-1.log');
+    const secondLog = join(root, 'reload-2.log');
+    const lines = (log: string, workers: number, extra: string[] = []) => [
+      `DataDirectory ${dataDir}`,
+      'Nickname reloadTest',
+      'ContactInfo ops@example.org',
+      'ORPort 127.0.0.1:auto',
+      'PublishServerDescriptor 0',
+      `Workers ${workers}`,
+      `Log notice file ${log}`,
+      AUTHORITY,
+      ...extra,
+    ];
+    const file = torrc('reload.torrc', lines(firstLog, 2));
+    const { io } = capture();
+    let signal!: (name: string) => void;
+    let reload!: () => Promise<void>;
+    const running = runDaemon(file, '0.0.0-test', io, {
+      stopSignal: () =>
+        new Promise((resolve) => {
+          signal = resolve;
+        }),
+      onReloadReady: (r) => {
+        reload = r;
+      },
+    });
+    const read = (path: string) => {
+      try {
+        return readFileSync(path, 'utf8');
+      } catch {
+        return '';
+      }
+    };
+    const waitFor = async (path: string, text: string) => {
+      const deadline = Date.now() + 30_000;
+      while (!read(path).includes(text)) {
+        assert.ok(Date.now() < deadline, `timed out waiting for "${text}" in ${path}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    const workerCount = () =>
+      (JSON.parse(readFileSync(join(dataDir, 'workers.json'), 'utf8')) as { workers: { state: string }[] })
+        .workers.length;
+    try {
+      await waitFor(firstLog, 'bridge line: Bridge 127.0.0.1:');
+      assert.equal(workerCount(), 2);
+      // A broken file: reported, nothing changes.
+      writeFileSync(file, `${lines(secondLog, 1, ['NoSuchOption 1']).join('\n')}\n`);
+      await reload();
+      assert.match(read(firstLog), /keeping the running configuration/);
+      assert.equal(read(secondLog), '');
+      // A good one: the log moves to the new file and the pool shrinks.
+      writeFileSync(file, `${lines(secondLog, 1).join('\n')}\n`);
+      await reload();
+      await waitFor(secondLog, 'reloaded the configuration: applied');
+      assert.match(read(secondLog), /applied (logs, workers|workers, logs)/);
+      const deadline = Date.now() + 10_000;
+      while (workerCount() !== 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      assert.equal(workerCount(), 1);
+    } finally {
+      signal('SIGTERM');
+      await running;
+    }
+    assert.match(read(secondLog).trim().split('\n').at(-1)!, /relayd stopped/);
+  });
 });

@@ -13,12 +13,21 @@
  *          ─ signing key renewal (KeyStore.refreshSigningKey) → new snapshot to the workers
  *          ─ onion key rotation / expiry of the previous key (key-schedule.ts) → new snapshot
  *          ─ descriptor rebuilt when its keys changed or it is 18 hours old; published when new
+ *   on a directory change
+ *          ─ the store's snapshot (consensus, certificates, microdescriptors, our own
+ *            descriptor) to every worker process, which serves BEGIN_DIR from its copy
+ *   every heartbeat period (6 hours; 30 s under TestingTorNetwork)
+ *          ─ heartbeat lines: totals and one per worker (heartbeat-log.ts)
+ *   reload (SIGHUP)
+ *          ─ reload-plan.ts: live changes applied, worker options by rolling restart,
+ *            the rest named in the log as needing a restart
  *   stop   ─ fetcher, worker(s), timers
  *
- * Today exactly one worker runs, in this process (WorkerLauncher
- * "in-process"); the multi-process supervisor replaces only the launcher.
- * Everything the supervisor tells a worker is plain data (WorkerStartData,
- * key snapshots), never the master identity secret.
+ * Who runs the workers is the launcher's business: one worker in this
+ * process ("in-process", the default here) or `Workers` forked processes
+ * behind the supervisor's listeners ("forked", what `relayd` runs).
+ * Everything the supervisor tells a worker is plain data (start data, key
+ * and directory snapshots), never the master identity secret.
  */
 import { type as osType } from 'node:os';
 import { type Clock, describeError, type Logger, type Random, systemClock, utf8 } from '@relayd/common';
@@ -34,7 +43,7 @@ import {
 import { type Scheduler, systemScheduler, type TimerHandle } from '@relayd/engine';
 import { type KeyStore, loadOrCreateKeys } from '@relayd/keys';
 import { httpRequest } from '@relayd/net';
-import { WORKER_START_DATA_VERSION, type WorkerHandle, type WorkerStats } from '@relayd/worker';
+import type { WorkerStats } from '@relayd/worker';
 import { type BridgeDocuments, buildOwnDocuments } from './bridge-documents.js';
 import {
   BRIDGE_LINES_FILE,
@@ -50,6 +59,12 @@ import {
   type PublishStatus,
 } from './descriptor-publisher.js';
 import { FileDirectoryStorage } from './directory-storage.js';
+import type { HandoffTarget } from './handoff.js';
+import {
+  HEARTBEAT_LOG_INTERVAL_MS,
+  heartbeatLines,
+  TESTING_HEARTBEAT_LOG_INTERVAL_MS,
+} from './heartbeat-log.js';
 import { defaultOnionKeyPolicy, type OnionKeyPolicy, onionKeyActions } from './key-schedule.js';
 import {
   type AddressEnvironment,
@@ -59,7 +74,14 @@ import {
   systemAddressEnvironment,
   vanillaBridgeLine,
 } from './public-address.js';
-import { inProcessWorkerLauncher, type WorkerLauncher } from './worker-launcher.js';
+import { planReload } from './reload-plan.js';
+import {
+  type InProcessServices,
+  inProcessWorkerLauncher,
+  type WorkerLauncher,
+  type WorkerSet,
+} from './worker-launcher.js';
+import type { WorkerPool, WorkerPoolStatus } from './worker-pool.js';
 
 /** How often keys and the descriptor are looked at. */
 export const DEFAULT_MAINTENANCE_INTERVAL_MS = 60_000;
@@ -68,6 +90,12 @@ export const DEFAULT_MAINTENANCE_INTERVAL_MS = 60_000;
  * rebuilt, with a new "published" time, at least this often.
  */
 export const DESCRIPTOR_REGENERATE_INTERVAL_MS = 18 * 60 * 60 * 1000;
+/**
+ * How long directory changes are gathered before the workers get a new
+ * snapshot: a fetch lands as several changes (certificates, consensus,
+ * microdescriptor batches) within a few milliseconds.
+ */
+export const DIRECTORY_PUSH_DELAY_MS = 200;
 /** Largest directory answer relayd reads (tor's MAX_DIR_DL_SIZE). */
 const MAX_DIRECTORY_RESPONSE_BYTES = 16 * 1024 * 1024;
 /** An authority's answer to an upload is a status line; anything more is not read. */
@@ -80,6 +108,8 @@ export interface SupervisorOptions {
   readonly maintenanceIntervalMs?: number;
   /** Onion-key schedule; the policy defaults to the config's OnionKeyRotation. */
   readonly onionKeyPolicy?: Partial<OnionKeyPolicy>;
+  /** Heartbeat lines period; default 6 hours, 30 s under TestingTorNetwork. */
+  readonly heartbeatIntervalMs?: number;
 }
 
 export interface SupervisorModules {
@@ -92,11 +122,18 @@ export interface SupervisorModules {
   /** Descriptor uploads; default: net's httpRequest. */
   readonly post?: DescriptorPost;
   readonly addressEnvironment?: AddressEnvironment;
-  /** How workers are started; default: in this process. */
-  readonly launcher?: (services: {
-    readonly directoryService: DirCacheService;
-    readonly logger: Logger;
-  }) => WorkerLauncher;
+  /** How workers are started; default: one worker in this process. */
+  readonly launcher?: (services: InProcessServices) => WorkerLauncher;
+}
+
+/** What a reload did. */
+export interface ReloadOutcome {
+  /** Settings applied (RelaydConfig field names). */
+  readonly applied: readonly string[];
+  /** The worker processes were restarted one by one to apply worker settings. */
+  readonly restartedWorkers: boolean;
+  /** Settings that changed but keep their old value until relayd restarts. */
+  readonly needsRestart: readonly string[];
 }
 
 export interface SupervisorStatus {
@@ -105,7 +142,12 @@ export interface SupervisorStatus {
   readonly endpoint: PublicEndpoint;
   readonly bridgeLines: readonly string[];
   readonly descriptorPublished: number;
+  /** "in-process" or "forked". */
+  readonly workerKind: string;
+  /** Every serving worker's latest statistics. */
   readonly workers: readonly WorkerStats[];
+  /** The worker processes (forked workers only). */
+  readonly pool: WorkerPoolStatus | undefined;
   readonly directory: ReturnType<DirectoryFetcher['status']>;
   readonly publishing: readonly PublishStatus[];
 }
@@ -161,7 +203,7 @@ interface SupervisorParts {
   readonly store: DirectoryStore;
   readonly service: DirCacheService;
   readonly fetcher: DirectoryFetcher;
-  readonly workers: readonly WorkerHandle[];
+  readonly workers: WorkerSet;
   readonly endpoint: PublicEndpoint;
   readonly publisher: DescriptorPublisher | undefined;
   readonly startedAtMs: number;
@@ -177,17 +219,22 @@ export class Supervisor {
   private directoryReady = false;
   private stopping: Promise<void> | undefined;
   private lastMaintenanceError: string | undefined;
+  private directoryPushTimer: TimerHandle | undefined;
+  private heartbeatTimer: TimerHandle | undefined;
+  private reloading: Promise<ReloadOutcome> | undefined;
+  /** The configuration in force (the start one, with what reloads changed live). */
+  private config: RelaydConfig;
 
   private readonly options: SupervisorOptions;
   private readonly keys: KeyStore;
   private readonly logger: Logger;
   private readonly clock: Clock;
   private readonly scheduler: Scheduler;
-  private readonly onionPolicy: OnionKeyPolicy;
+  private onionPolicy: OnionKeyPolicy;
   private readonly store: DirectoryStore;
   private readonly service: DirCacheService;
   private readonly fetcher: DirectoryFetcher;
-  private readonly workers: readonly WorkerHandle[];
+  private readonly workers: WorkerSet;
   private readonly publisher: DescriptorPublisher | undefined;
   private readonly startedAtMs: number;
   private readonly platform: string;
@@ -198,6 +245,7 @@ export class Supervisor {
 
   private constructor(parts: SupervisorParts) {
     this.options = parts.options;
+    this.config = parts.options.config;
     this.keys = parts.keys;
     this.logger = parts.logger;
     this.clock = parts.clock;
@@ -286,17 +334,16 @@ export class Supervisor {
       logger: modules.logger,
     });
 
-    let worker: WorkerHandle | undefined;
+    let workers: WorkerSet | undefined;
     try {
       await fetcher.start();
-      worker = await launcher.start({
-        version: WORKER_START_DATA_VERSION,
-        workerId: 1,
+      workers = await launcher.start({
         keys: keys.workerSnapshot(),
         config,
         publicAddresses: [addresses.ipv4, ...(addresses.ipv6 ? [addresses.ipv6] : [])],
+        directorySnapshot: () => store.snapshot(),
       });
-      const endpoint = publishedEndpoint(config, addresses, worker.listeners);
+      const endpoint = publishedEndpoint(config, addresses, workers.listeners);
       logger.notice(
         { address: endpoint.ipv4, orPort: endpoint.orPort, source: endpoint.source },
         `publishing ${endpoint.ipv4}:${endpoint.orPort} as the bridge's address (from ${endpoint.source})`,
@@ -321,7 +368,7 @@ export class Supervisor {
         store,
         service,
         fetcher,
-        workers: [worker],
+        workers,
         endpoint,
         publisher,
         startedAtMs,
@@ -333,7 +380,7 @@ export class Supervisor {
     } catch (error) {
       fetcher.stop();
       service.close();
-      await worker?.stop();
+      await workers?.stop();
       throw error;
     }
   }
@@ -352,6 +399,24 @@ export class Supervisor {
     return this.documents;
   }
 
+  /**
+   * Where connections accepted elsewhere in this process go: the least-loaded
+   * healthy worker (see handoff.ts for the socket's ownership rules).
+   */
+  get handoff(): HandoffTarget {
+    return this.workers.handoff;
+  }
+
+  /** The worker processes (restartWorker, rollingRestart, drain), when the workers are processes. */
+  get pool(): WorkerPool | undefined {
+    return this.workers.pool;
+  }
+
+  /** The configuration in force. */
+  get currentConfig(): RelaydConfig {
+    return this.config;
+  }
+
   status(): SupervisorStatus {
     return {
       fingerprint: this.keys.fingerprint(),
@@ -359,7 +424,9 @@ export class Supervisor {
       endpoint: this.endpoint,
       bridgeLines: this.bridgeLines,
       descriptorPublished: this.documents.publishedSeconds,
-      workers: this.workers.map((w) => w.stats()),
+      workerKind: this.workers.kind,
+      workers: this.workers.stats(),
+      pool: this.workers.poolStatus(),
       directory: this.fetcher.status(),
       publishing: this.publisher?.status() ?? [],
     };
@@ -373,14 +440,85 @@ export class Supervisor {
     return this.maintaining;
   }
 
+  /**
+   * Applies a reloaded configuration (see reload-plan.ts): live changes at
+   * once, worker options by restarting the worker processes one at a time;
+   * everything else keeps its old value until relayd restarts, and the log
+   * says which. Resolves with what was done; never rejects.
+   */
+  reload(next: RelaydConfig): Promise<ReloadOutcome> {
+    const run = async (): Promise<ReloadOutcome> => {
+      if (this.stopping) return { applied: [], restartedWorkers: false, needsRestart: [] };
+      const plan = planReload(this.config, next);
+      const previous = this.config;
+      this.config = plan.effective;
+      const applied = [...plan.live, ...plan.workers];
+      try {
+        if (plan.live.includes('onionKeyRotation')) {
+          this.onionPolicy = { ...this.onionPolicy, policy: this.config.onionKeyRotation };
+        }
+        const restartWorkers = plan.workers.length > 0;
+        const restarted =
+          applied.length > 0 ? await this.workers.reconfigure(this.config, restartWorkers) : false;
+        const needsRestart = [...plan.restart, ...(restartWorkers && !restarted ? plan.workers : [])];
+        const descriptorFields = ['bandwidth', 'contactInfo', 'bridgeDistribution'] as const;
+        if (descriptorFields.some((f) => plan.live.includes(f))) {
+          this.rebuild('the configuration changed');
+          await this.publish();
+        }
+        if (applied.length === 0 && plan.restart.length === 0) {
+          this.logger.notice({}, 'reloaded the configuration: nothing changed');
+        } else {
+          this.logger.notice(
+            { applied, restartedWorkers: restarted && restartWorkers, needsRestart },
+            `reloaded the configuration: applied ${applied.join(', ') || 'nothing'}` +
+              (restartWorkers && restarted ? ' (worker processes restarted one by one)' : ''),
+          );
+        }
+        if (needsRestart.length > 0) {
+          this.logger.warn(
+            { needsRestart },
+            `these settings changed but take effect only when relayd restarts: ${needsRestart.join(', ')}`,
+          );
+        }
+        if (plan.live.includes('workers') || plan.live.includes('workersAuto')) {
+          this.logger.info(
+            { workers: this.config.workers, previous: previous.workers },
+            'worker count changed',
+          );
+        }
+        return { applied, restartedWorkers: restarted && restartWorkers, needsRestart };
+      } catch (error) {
+        this.logger.error({ err: describeError(error) }, `reload failed: ${describeError(error)}`);
+        return { applied, restartedWorkers: false, needsRestart: plan.restart };
+      }
+    };
+    // Reloads run one after the other.
+    const previousReload = this.reloading ?? Promise.resolve(undefined);
+    const current = previousReload.then(run, run);
+    this.reloading = current;
+    return current;
+  }
+
+  /** Logs the heartbeat lines now (also what the timer does). */
+  logHeartbeat(): void {
+    const lines = heartbeatLines(this.clock.nowMs() - this.startedAtMs, this.workers.stats());
+    for (const line of lines) this.logger.notice(line.fields, line.message);
+  }
+
   /** Stops fetching, publishing and the worker(s). Idempotent. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       if (this.maintenanceTimer !== undefined) this.scheduler.clearTimeout(this.maintenanceTimer);
       this.maintenanceTimer = undefined;
+      if (this.directoryPushTimer !== undefined) this.scheduler.clearTimeout(this.directoryPushTimer);
+      this.directoryPushTimer = undefined;
+      if (this.heartbeatTimer !== undefined) this.scheduler.clearTimeout(this.heartbeatTimer);
+      this.heartbeatTimer = undefined;
       this.fetcher.stop();
       await this.maintaining?.catch(() => {});
-      await Promise.all(this.workers.map((w) => w.stop()));
+      await this.reloading?.catch(() => {});
+      await this.workers.stop();
       this.service.close();
       this.logger.notice({}, 'relayd stopped');
     })();
@@ -393,20 +531,52 @@ export class Supervisor {
   private install(): void {
     this.installDocuments();
     const lines = this.bridgeLines;
-    writeDataFile(this.options.config.dataDirectory, BRIDGE_LINES_FILE, bridgeLinesText(lines));
+    writeDataFile(this.config.dataDirectory, BRIDGE_LINES_FILE, bridgeLinesText(lines));
     for (const line of lines) this.logger.notice({}, `bridge line: ${line}`);
     this.store.onChange((change) => {
+      this.scheduleDirectoryPush();
       if (change === 'consensus' || change === 'microdescriptors') this.noteDirectoryProgress();
     });
+    // The documents just installed (our own descriptor) reach the workers, which started before them, now.
+    this.pushDirectory();
     this.noteDirectoryProgress();
     void this.publish();
     this.armMaintenance();
+    this.armHeartbeat();
+  }
+
+  private scheduleDirectoryPush(): void {
+    if (this.stopping || this.directoryPushTimer !== undefined) return;
+    this.directoryPushTimer = this.scheduler.setTimeout(() => {
+      this.directoryPushTimer = undefined;
+      this.pushDirectory();
+    }, DIRECTORY_PUSH_DELAY_MS);
+  }
+
+  /** Gives the workers the store's documents now (and cancels a pending push). */
+  private pushDirectory(): void {
+    if (this.directoryPushTimer !== undefined) this.scheduler.clearTimeout(this.directoryPushTimer);
+    this.directoryPushTimer = undefined;
+    if (this.stopping) return;
+    this.workers.directoryChanged(() => this.store.snapshot());
+  }
+
+  private armHeartbeat(): void {
+    const interval =
+      this.options.heartbeatIntervalMs ??
+      (this.config.testingTorNetwork ? TESTING_HEARTBEAT_LOG_INTERVAL_MS : HEARTBEAT_LOG_INTERVAL_MS);
+    this.heartbeatTimer = this.scheduler.setTimeout(() => {
+      this.heartbeatTimer = undefined;
+      if (this.stopping) return;
+      this.logHeartbeat();
+      this.armHeartbeat();
+    }, interval);
   }
 
   private build(): BridgeDocuments {
     return buildOwnDocuments(
       {
-        config: this.options.config,
+        config: this.config,
         keys: this.keys,
         endpoint: this.endpoint,
         platform: this.platform,
@@ -425,7 +595,7 @@ export class Supervisor {
         { err: set.error.message },
         `bug: our own descriptor was refused: ${set.error.message}`,
       );
-    const dataDir = this.options.config.dataDirectory;
+    const dataDir = this.config.dataDirectory;
     writeDataFile(dataDir, SERVER_DESCRIPTOR_FILE, serverDescriptor);
     writeDataFile(dataDir, EXTRA_INFO_FILE, extraInfo);
   }
@@ -451,6 +621,8 @@ export class Supervisor {
     const complete = consensus !== undefined && status.microdescriptors.missing === 0;
     if (complete && !this.directoryReady) {
       this.directoryReady = true;
+      // "ready" means every worker can serve it: the snapshot goes out before the line.
+      this.pushDirectory();
       this.logger.notice(
         {
           validUntil: new Date(consensus.validUntil * 1000).toISOString(),
@@ -489,10 +661,7 @@ export class Supervisor {
       this.onionKeySetAtMs = onion.setAtMs;
       if (onion.rotated) reasons.push('the onion keys were rotated');
       if (onion.rotated || onion.expired) snapshotDue = true;
-      if (snapshotDue) {
-        const snapshot = this.keys.workerSnapshot();
-        for (const worker of this.workers) worker.updateKeys(snapshot);
-      }
+      if (snapshotDue) this.workers.updateKeys(this.keys.workerSnapshot());
       if (nowMs - this.builtAtMs >= DESCRIPTOR_REGENERATE_INTERVAL_MS) reasons.push('it is 18 hours old');
       if (reasons.length > 0) this.rebuild(reasons.join('; '));
       this.lastMaintenanceError = undefined;

@@ -1,29 +1,113 @@
 /**
- * How the supervisor gets workers: a launcher turns plain start data into
- * a running worker's handle. Today's launcher runs the worker in the
- * supervisor's own process; a forked launcher (one process per core,
- * talking over IPC) will return handles with the same contract, so the
- * supervisor's logic does not change when it arrives.
+ * How the supervisor gets its workers: a launcher turns plain start data
+ * into a running `WorkerSet`, and the supervisor drives the set the same
+ * way whatever runs behind it:
+ *
+ * - "in-process" (`inProcessWorkerLauncher`): one worker in the
+ *   supervisor's own process, opening the ORPorts itself and sharing the
+ *   supervisor's directory service and logger (tests, and embedding);
+ * - "forked" (`ForkedWorkerLauncher`, forked-launcher.ts): N worker
+ *   processes, the ORPorts held by the supervisor, every connection handed
+ *   to a worker with its socket.
+ *
+ * Everything a worker is told is plain data (key snapshots without the
+ * master identity secret, directory snapshots, the parsed configuration).
  */
-
 import type { Logger } from '@relayd/common';
+import type { RelaydConfig } from '@relayd/config';
+import type { DirectorySnapshot } from '@relayd/dir-cache';
 import type { DirectoryService } from '@relayd/engine';
-import { startWorker, type WorkerHandle, type WorkerStartData } from '@relayd/worker';
+import type { WorkerKeySnapshot } from '@relayd/keys';
+import { type BoundListener, startWorker, WORKER_START_DATA_VERSION, type WorkerStats } from '@relayd/worker';
+import type { HandoffTarget } from './handoff.js';
+import type { WorkerPool, WorkerPoolStatus } from './worker-pool.js';
 
-export interface WorkerLauncher {
-  /** Starts one worker. Rejects (leaving nothing running) if it cannot start, e.g. its ORPort is taken. */
-  start(data: WorkerStartData): Promise<WorkerHandle>;
-  /** "in-process", or a forked launcher's own name. */
-  readonly kind: string;
+/** What the workers start from. */
+export interface WorkerSetInit {
+  readonly config: RelaydConfig;
+  readonly keys: WorkerKeySnapshot;
+  /** The bridge's public addresses (NETINFO, the directory service). */
+  readonly publicAddresses: readonly string[];
+  /** The directory documents a worker starting now begins with. */
+  readonly directorySnapshot: () => DirectorySnapshot;
 }
 
-/** Runs each worker inside this process, sharing the supervisor's directory service and logger. */
-export function inProcessWorkerLauncher(services: {
+/** The running workers, as the supervisor drives them. */
+export interface WorkerSet {
+  /** "in-process" or "forked". */
+  readonly kind: string;
+  /** The open ORPort listeners (with the port the system picked for `auto`). */
+  readonly listeners: readonly BoundListener[];
+  /** Where connections accepted elsewhere in this process go (the Extended ORPort front). */
+  readonly handoff: HandoffTarget;
+  /** The worker processes, when there are any. */
+  readonly pool: WorkerPool | undefined;
+  /** Installs a new key snapshot in every worker (and in the ones started later). */
+  updateKeys(snapshot: WorkerKeySnapshot): void;
+  /** The directory documents changed; workers with their own copy get `snapshot()`. */
+  directoryChanged(snapshot: () => DirectorySnapshot): void;
+  /**
+   * Applies a reloaded configuration: the number of workers, and the logs
+   * of worker processes. With `restartWorkers`, every worker is replaced
+   * (one at a time) so it starts from the new configuration; resolves once
+   * that is done. An in-process worker cannot be restarted: false then.
+   */
+  reconfigure(config: RelaydConfig, restartWorkers: boolean): Promise<boolean>;
+  /** Every serving worker's latest statistics. */
+  stats(): readonly WorkerStats[];
+  /** The pool's state, for forked workers. */
+  poolStatus(): WorkerPoolStatus | undefined;
+  /** Stops every worker and closes the listeners. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export interface WorkerLauncher {
+  /** "in-process", or a forked launcher's own name. */
+  readonly kind: string;
+  /** Starts the workers. Rejects (leaving nothing running) if they cannot start, e.g. an ORPort is taken. */
+  start(init: WorkerSetInit): Promise<WorkerSet>;
+}
+
+/** What the supervisor offers an in-process worker. */
+export interface InProcessServices {
   readonly directoryService: DirectoryService;
   readonly logger: Logger;
-}): WorkerLauncher {
+}
+
+/** Runs one worker inside this process, sharing the supervisor's directory service and logger. */
+export function inProcessWorkerLauncher(services: InProcessServices): WorkerLauncher {
   return {
     kind: 'in-process',
-    start: (data) => startWorker(data, services),
+    async start(init) {
+      const handle = await startWorker(
+        {
+          version: WORKER_START_DATA_VERSION,
+          workerId: 1,
+          keys: init.keys,
+          config: init.config,
+          publicAddresses: init.publicAddresses,
+        },
+        services,
+      );
+      return {
+        kind: 'in-process',
+        listeners: handle.listeners,
+        handoff: {
+          pick: () => ({ workerId: handle.workerId, pid: process.pid }),
+          handOff(socket, meta) {
+            handle.acceptConnection(socket, meta);
+            return { ok: true, workerId: handle.workerId, pid: process.pid };
+          },
+        },
+        pool: undefined,
+        updateKeys: (snapshot) => handle.updateKeys(snapshot),
+        // The worker serves the supervisor's own store.
+        directoryChanged: () => {},
+        reconfigure: async (_config, restartWorkers) => !restartWorkers,
+        stats: () => [handle.stats()],
+        poolStatus: () => undefined,
+        stop: () => handle.stop(),
+      };
+    },
   };
 }

@@ -166,6 +166,59 @@ describe('supervisor', { timeout: 60_000 }, () => {
     assert.throws(() => readFileSync(join(dataDir, 'keys', 'secret_onion_key_ntor.old')), /ENOENT/);
   });
 
+  it('reloads: a new ContactInfo makes a new descriptor; a new ORPort waits for a restart', async () => {
+    const current = supervisor.currentConfig;
+    const published = supervisor.currentDocuments.publishedSeconds;
+    const uploads = posts.length;
+    offsetMs += 2_000;
+    const outcome = await supervisor.reload({
+      ...current,
+      contactInfo: 'new-ops@example.org',
+      orPorts: [{ ...current.orPorts[0]!, port: 9 }],
+      onionKeyRotation: 'frozen',
+    });
+    assert.deepEqual([...outcome.applied].sort(), ['contactInfo', 'onionKeyRotation']);
+    assert.deepEqual(outcome.needsRestart, ['orPorts']);
+    assert.equal(outcome.restartedWorkers, false);
+    assert.equal(descriptor().contact, 'new-ops@example.org');
+    assert.ok(supervisor.currentDocuments.publishedSeconds > published);
+    assert.equal(posts.length, uploads + 1, 'the new descriptor was uploaded');
+    assert.deepEqual(supervisor.currentConfig.orPorts, current.orPorts, 'the running ORPort is kept');
+    assert.equal(supervisor.currentConfig.onionKeyRotation, 'frozen');
+    assert.ok(
+      lines.some(
+        (l) => l.level === 'warn' && /take effect only when relayd restarts: orPorts/.test(l.message),
+      ),
+    );
+    // Frozen: far past the rotation time, nothing rotates.
+    const before = descriptor().ntorOnionKey;
+    offsetMs += 60 * DAY;
+    await supervisor.maintain();
+    assert.deepEqual(descriptor().ntorOnionKey, before);
+  });
+
+  it('cannot restart an in-process worker: a worker setting is reported as needing a restart', async () => {
+    const outcome = await supervisor.reload({
+      ...supervisor.currentConfig,
+      extendAllowPrivateAddresses: true,
+    });
+    assert.deepEqual(outcome.applied, ['extendAllowPrivateAddresses']);
+    assert.deepEqual(outcome.needsRestart, ['extendAllowPrivateAddresses']);
+  });
+
+  it('logs heartbeat lines with the worker statistics', () => {
+    supervisor.logHeartbeat();
+    const total = lines.find((l) => (l.fields as { heartbeat?: string }).heartbeat === 'total');
+    assert.match(
+      total?.message ?? '',
+      /^Heartbeat: relayd's uptime is .* with 1 worker, \d+ circuits? and \d+ channels? open\./,
+    );
+    const worker = lines.find((l) => (l.fields as { heartbeat?: string }).heartbeat === 'worker');
+    assert.ok(worker);
+    assert.match(worker.message, /^Heartbeat: worker 1 \(pid \d+, up /);
+    assert.equal((worker.fields as { workerPid?: number }).workerPid, process.pid);
+  });
+
   it('stops cleanly', async () => {
     await supervisor.stop();
     assert.ok(lines.some((l) => l.message === 'relayd stopped'));

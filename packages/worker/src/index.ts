@@ -1,9 +1,20 @@
 /**
- * @relayd/worker: one worker of the bridge — the ORPort listeners and the
- * relay engine, started from plain data (key snapshot, config) plus the
- * in-process services, and controlled through a `WorkerHandle`.
+ * @relayd/worker: one worker of the bridge — the relay engine and the link
+ * handshakes of its connections (its own ORPort listeners in-process, or
+ * connections handed over by the supervisor in a worker process), started
+ * from plain data (key snapshot, config) and controlled through a
+ * `WorkerHandle`; and the worker process itself (`WORKER_ENTRY`).
  */
+export {
+  acceptHandedOffLink,
+  DEFAULT_MAX_PENDING_BACKEND_HANDSHAKES,
+  type ExtOrBackendListener,
+  type ExtOrBackendOptions,
+  type HandedOffConnection,
+  listenExtOrBackend,
+} from './ext-or-backend.js';
 export { ALL_INTERFACES, ALL_IPV4, type ListenTarget, planListeners } from './listen-plan.js';
+export { RetargetableLogger } from './retargetable-logger.js';
 export {
   type BoundListener,
   startWorker,
@@ -14,9 +25,18 @@ export {
   WorkerStartError,
   type WorkerStats,
 } from './worker.js';
+export { WorkerCounters } from './worker-counters.js';
+export { WORKER_ENTRY } from './worker-entry.js';
 export {
   compareKeyMaterial,
   type KeyChanges,
   keyMaterialFromSnapshot,
   type WorkerKeyMaterial,
 } from './worker-keys.js';
+export {
+  type ClosableLogger,
+  DEFAULT_WORKER_STOP_TIMEOUT_MS,
+  type ParentChannel,
+  WorkerProcess,
+  type WorkerProcessDeps,
+} from './worker-process.js';

@@ -10,9 +10,12 @@
  * (the key snapshot and the parsed config: what a forked worker process
  * receives over IPC) and the in-process services (the directory service,
  * logger, clock, scheduler). It returns a handle with `updateKeys()` (a new
- * snapshot after onion-key rotation or signing-key renewal), `stats()` and
- * `stop()`. The supervisor runs one such worker in its own process today;
- * a forked worker will run the same function on the other side of a pipe.
+ * snapshot after onion-key rotation or signing-key renewal),
+ * `acceptConnection()` (a connection accepted elsewhere and handed over),
+ * `stats()`, `drain()` and `stop()`. In-process, the worker opens the
+ * ORPorts itself; in a worker process (worker-process.ts) the supervisor
+ * owns the listening sockets and hands every accepted connection over, so
+ * the worker opens none (`openListeners: false`).
  *
  * Keys: the worker never sees the master identity secret. A new snapshot
  * updates the engine's onion keys (current and previous, so clients holding
@@ -33,16 +36,26 @@ import type { RelaydConfig } from '@relayd/config';
 import { generateX25519, secureRandom } from '@relayd/crypto';
 import {
   type DirectoryService,
+  type EngineMetrics,
   type EstablishedChannel,
   RelayEngine,
   type RelayEngineOptionsInput,
-  type RelayEngineStats,
   type Scheduler,
   systemScheduler,
 } from '@relayd/engine';
+import type { HandoffMeta, WorkerStatsReport } from '@relayd/ipc';
 import type { WorkerKeySnapshot } from '@relayd/keys';
-import { acceptLinks, type LinkListener, LinkTlsContexts, TlsChannelProvider } from '@relayd/net';
+import {
+  acceptLinkOnSocket,
+  acceptLinks,
+  DEFAULT_MAX_PENDING_HANDSHAKES,
+  type LinkListener,
+  LinkTlsContexts,
+  type TcpSocket,
+  TlsChannelProvider,
+} from '@relayd/net';
 import { type ListenTarget, planListeners } from './listen-plan.js';
+import { WorkerCounters } from './worker-counters.js';
 import { compareKeyMaterial, keyMaterialFromSnapshot, type WorkerKeyMaterial } from './worker-keys.js';
 
 /** Bumped when WorkerStartData changes shape. */
@@ -69,17 +82,19 @@ export interface WorkerModules {
   readonly scheduler?: Scheduler;
   /** Engine tunables beyond what the config sets (tests). */
   readonly engineOptions?: RelayEngineOptionsInput;
+  /** Where the engine's metrics go besides the worker's own counters. */
+  readonly engineMetrics?: EngineMetrics;
+  /**
+   * Open the config's ORPorts (default true). A worker process does not:
+   * its supervisor listens and hands connections over (`acceptConnection`).
+   */
+  readonly openListeners?: boolean;
+  /** Handed-over connections beyond this many in their handshake are closed. Default 4096. */
+  readonly maxPendingHandshakes?: number;
 }
 
-export interface WorkerStats extends RelayEngineStats {
-  readonly workerId: number;
-  /** Connections in their TLS or link handshake. */
-  readonly pendingHandshakes: number;
-  /** Channels established on the ORPorts and handed to the engine. */
-  readonly linksAccepted: number;
-  /** Connections that failed before their link handshake completed. */
-  readonly linkHandshakesFailed: number;
-}
+/** A worker's statistics: gauges now, counters since it started (see @relayd/ipc). */
+export type WorkerStats = WorkerStatsReport;
 
 /** An open ORPort listener. */
 export interface BoundListener {
@@ -96,7 +111,19 @@ export interface WorkerHandle {
   readonly listeners: readonly BoundListener[];
   /** Installs a new key snapshot of the same identity. */
   updateKeys(snapshot: WorkerKeySnapshot): void;
+  /**
+   * Serves a connection accepted elsewhere: runs TLS and the responder link
+   * handshake on it (after putting back `meta.leftover`, the bytes already
+   * read from it) and gives the channel to the engine. The worker owns the
+   * socket from here on; after `drain()` or `stop()` it is closed at once.
+   */
+  acceptConnection(socket: TcpSocket, meta?: HandoffMeta): void;
   stats(): WorkerStats;
+  /**
+   * Takes no new connections and stops once no circuit and no handshake is
+   * left, or after `timeoutMs` at the latest. Resolves when stopped.
+   */
+  drain(timeoutMs: number): Promise<void>;
   /** Stops accepting, closes every channel, stops timers. Idempotent. */
   stop(): Promise<void>;
 }
@@ -110,6 +137,10 @@ export class WorkerStartError extends RelayError {
 }
 
 const NO_IPV6 = new Set(['EAFNOSUPPORT', 'EADDRNOTAVAIL']);
+/** How often a draining worker looks whether it is idle. */
+const DRAIN_CHECK_INTERVAL_MS = 1000;
+/** Refused handed-over connections are logged at most this often. */
+const REFUSAL_WARNING_INTERVAL_MS = 60_000;
 
 async function listen(
   target: ListenTarget,
@@ -145,6 +176,8 @@ export async function startWorker(data: WorkerStartData, modules: WorkerModules)
   const workerLogger = (modules.logger ?? silentLogger).child({ worker: workerId });
   const logger = workerLogger.child({ module: 'worker' });
   let material: WorkerKeyMaterial = keyMaterialFromSnapshot(data.keys);
+  const startedAtMs = clock.monotonicMs();
+  const counters = new WorkerCounters(modules.engineMetrics);
 
   const tls = new LinkTlsContexts(material.link, { clock, random, logger });
   const provider = new TlsChannelProvider({
@@ -165,6 +198,7 @@ export async function startWorker(data: WorkerStartData, modules: WorkerModules)
       directoryService: modules.directoryService,
       ephemeralKeypair: generateX25519,
       logger: workerLogger,
+      metrics: counters.metrics,
     },
   );
 
@@ -191,11 +225,32 @@ export async function startWorker(data: WorkerStartData, modules: WorkerModules)
       },
     });
 
+  const handedOver = new HandedOverConnections({
+    logger,
+    clock,
+    maxPending: modules.maxPendingHandshakes ?? DEFAULT_MAX_PENDING_HANDSHAKES,
+    accept: (socket, meta) =>
+      acceptLinkOnSocket(socket, {
+        tls,
+        clock,
+        random,
+        localAddresses: data.publicAddresses,
+        ...(meta.clientAddress ? { remote: meta.clientAddress } : {}),
+        ...(meta.transportName !== undefined ? { transportName: meta.transportName } : {}),
+      }),
+    onChannel,
+    onFailure: () => {
+      linkHandshakesFailed++;
+    },
+  });
+
   let stopping: Promise<void> | undefined;
+  let draining = false;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       // A listener's close() settles only once every connection it accepted
       // has ended: stop accepting first, then close the channels, then wait.
+      handedOver.close();
       const closing = listeners.map((l) => l.close());
       engine.close();
       provider.close();
@@ -207,7 +262,8 @@ export async function startWorker(data: WorkerStartData, modules: WorkerModules)
   };
 
   try {
-    for (const target of planListeners(config.orPorts)) {
+    const targets = modules.openListeners === false ? [] : planListeners(config.orPorts);
+    for (const target of targets) {
       let listener: LinkListener;
       try {
         listener = await listen(target, open);
@@ -241,15 +297,151 @@ export async function startWorker(data: WorkerStartData, modules: WorkerModules)
       if (changes.signingKey) tls.updateKeys(next.link);
       logger.info(changes, 'installed a new key snapshot');
     },
+    acceptConnection(socket, meta = {}) {
+      if (stopping || draining) {
+        socket.destroy();
+        return;
+      }
+      handedOver.accept(socket, meta);
+    },
     stats() {
+      const engineStats = engine.stats;
       return {
         workerId,
-        ...engine.stats,
-        pendingHandshakes: listeners.reduce((n, l) => n + l.pendingHandshakes, 0),
+        pid: process.pid,
+        uptimeMs: Math.max(0, Math.round(clock.monotonicMs() - startedAtMs)),
+        channels: engineStats.channels,
+        circuits: engineStats.circuits,
+        createQueueLength: engineStats.createQueueLength,
+        directoryStreams: engineStats.directoryStreams,
+        pendingChannelOpens: engineStats.pendingChannelOpens,
+        pendingHandshakes: listeners.reduce((n, l) => n + l.pendingHandshakes, 0) + handedOver.pending,
         linksAccepted,
         linkHandshakesFailed,
+        connectionsReceived: handedOver.received,
+        onionskins: counters.onionskins(),
+        cellsReceived: counters.cellsReceived,
+        cellsSent: counters.cellsSent,
+        bytesReceived: handedOver.bytesReceived(),
+        bytesSent: handedOver.bytesSent(),
       };
+    },
+    drain(timeoutMs) {
+      draining = true;
+      const deadline = clock.monotonicMs() + timeoutMs;
+      logger.info({ timeoutMs }, 'draining: no new connections; stopping once idle');
+      return new Promise<void>((resolve) => {
+        const check = () => {
+          const idle = engine.stats.circuits === 0 && handedOver.pending === 0;
+          if (idle || stopping || clock.monotonicMs() >= deadline) {
+            void stop().then(resolve);
+            return;
+          }
+          scheduler.setTimeout(check, DRAIN_CHECK_INTERVAL_MS);
+        };
+        check();
+      });
     },
     stop,
   };
+}
+
+/**
+ * Connections the supervisor accepted and handed over: each runs TLS and the
+ * responder handshake here; at most `maxPending` at once (more are closed,
+ * as the in-process listener refuses them), and the bytes of every one are
+ * counted (`bytesRead`/`bytesWritten` of the raw socket, plus the leftover
+ * bytes read before the handover).
+ */
+class HandedOverConnections {
+  private readonly pendingSockets = new Set<TcpSocket>();
+  private readonly openSockets = new Set<TcpSocket>();
+  private closedBytesReceived = 0;
+  private closedBytesSent = 0;
+  private refused = 0;
+  private lastRefusalWarningMs = Number.NEGATIVE_INFINITY;
+  private closed = false;
+  received = 0;
+
+  constructor(
+    private readonly opts: {
+      readonly logger: Logger;
+      readonly clock: Clock;
+      readonly maxPending: number;
+      accept(socket: TcpSocket, meta: HandoffMeta): Promise<EstablishedChannel>;
+      onChannel(channel: EstablishedChannel): void;
+      onFailure(): void;
+    },
+  ) {}
+
+  get pending(): number {
+    return this.pendingSockets.size;
+  }
+
+  bytesReceived(): number {
+    let n = this.closedBytesReceived;
+    for (const socket of this.openSockets) n += socket.bytesRead;
+    return n;
+  }
+
+  bytesSent(): number {
+    let n = this.closedBytesSent;
+    for (const socket of this.openSockets) n += socket.bytesWritten;
+    return n;
+  }
+
+  accept(socket: TcpSocket, meta: HandoffMeta): void {
+    this.received++;
+    const { logger } = this.opts;
+    if (this.closed || this.pendingSockets.size >= this.opts.maxPending) {
+      socket.destroy();
+      this.noteRefusal();
+      return;
+    }
+    const leftover = meta.leftover?.length ?? 0;
+    this.closedBytesReceived += leftover;
+    this.openSockets.add(socket);
+    socket.once('close', () => {
+      this.openSockets.delete(socket);
+      this.closedBytesReceived += socket.bytesRead;
+      this.closedBytesSent += socket.bytesWritten;
+    });
+    // The bytes the acceptor read before handing the socket over come first (node's TLSSocket takes what is buffered).
+    if (leftover > 0) socket.unshift(Buffer.from(meta.leftover!));
+    this.pendingSockets.add(socket);
+    this.opts.accept(socket, meta).then(
+      (channel) => {
+        this.pendingSockets.delete(socket);
+        try {
+          this.opts.onChannel(channel);
+        } catch (error) {
+          logger.error({ err: describeError(error) }, 'bug: adopting a channel threw; closing it');
+          channel.transport.close();
+        }
+      },
+      (error: Error) => {
+        this.pendingSockets.delete(socket);
+        this.opts.onFailure();
+        logger.debug({ err: error.message }, 'link handshake failed');
+      },
+    );
+  }
+
+  /** Closes the connections still in their handshake and refuses new ones. */
+  close(): void {
+    this.closed = true;
+    for (const socket of this.pendingSockets) socket.destroy();
+  }
+
+  private noteRefusal(): void {
+    this.refused++;
+    const now = this.opts.clock.monotonicMs();
+    if (this.closed || now - this.lastRefusalWarningMs < REFUSAL_WARNING_INTERVAL_MS) return;
+    this.lastRefusalWarningMs = now;
+    this.opts.logger.warn(
+      { pending: this.pendingSockets.size, refused: this.refused },
+      'too many link handshakes in progress; refusing handed-over connections',
+    );
+    this.refused = 0;
+  }
 }

@@ -1,0 +1,152 @@
+/**
+ * The messages between the supervisor and its worker processes, version
+ * IPC_PROTOCOL_VERSION. They travel over the `child_process` channel with
+ * `serialization: 'advanced'` (structured clone), so byte arrays arrive as
+ * Uint8Array and nothing is a class instance on arrival.
+ *
+ *   supervisor → worker                     worker → supervisor
+ *   start      once, first                  ready      once, after start
+ *   keys       after every key change       heartbeat  every heartbeatIntervalMs
+ *   directory  after the documents change   error      something went wrong
+ *   handoff    + the socket handle
+ *   reconfigure after a reload (SIGHUP)
+ *   drain      take nothing new; exit once idle (or at the deadline)
+ *   stop       close everything and exit
+ *
+ * Every message carries `v` (the protocol version) and `kind`. The start
+ * data holds the worker's key snapshot (never the master identity secret:
+ * see @relayd/keys WorkerKeySnapshot), the parsed configuration and the
+ * public addresses; a directory message holds the supervisor's directory
+ * store snapshot (@relayd/dir-cache DirectorySnapshot) including the
+ * bridge's own descriptor and extra-info.
+ */
+import type { ErrorKind } from '@relayd/common';
+import type { RelaydConfig } from '@relayd/config';
+import type { DirectorySnapshot } from '@relayd/dir-cache';
+import type { WorkerKeySnapshot } from '@relayd/keys';
+import type { WorkerStatsReport } from './stats.js';
+
+/** Bumped when any message changes incompatibly. A worker runs from the same build as its supervisor. */
+export const IPC_PROTOCOL_VERSION = 1;
+
+/**
+ * What comes with a handed-over connection besides its socket: what the
+ * acceptor learned before handing it over. For a vanilla ORPort connection
+ * it is empty; for one accepted on the Extended ORPort it carries USERADDR,
+ * TRANSPORT and the bytes read past the Extended ORPort handshake.
+ */
+export interface HandoffMeta {
+  /** The client's real address (Extended ORPort USERADDR), when the socket's peer is a transport proxy. */
+  readonly clientAddress?: { readonly address: string; readonly port: number };
+  /** The pluggable transport the client came through (Extended ORPort TRANSPORT). */
+  readonly transportName?: string;
+  /** Bytes already read from the socket that belong to the link (the start of the TLS ClientHello). */
+  readonly leftover?: Uint8Array;
+}
+
+/** At most this many leftover bytes: more than any Extended ORPort reader should hold past DONE/OKAY. */
+export const MAX_HANDOFF_LEFTOVER_BYTES = 64 * 1024;
+
+export interface StartMessage {
+  readonly v: typeof IPC_PROTOCOL_VERSION;
+  readonly kind: 'start';
+  /** 1-based slot number; names the worker in logs and stats. */
+  readonly workerId: number;
+  readonly keys: WorkerKeySnapshot;
+  readonly config: RelaydConfig;
+  /** The bridge's public addresses, told to peers in NETINFO and used by the directory service. */
+  readonly publicAddresses: readonly string[];
+  /** The directory documents to serve from the start. */
+  readonly directory: DirectorySnapshot;
+  /** How often to send a heartbeat. */
+  readonly heartbeatIntervalMs: number;
+}
+
+export interface KeysMessage {
+  readonly v: typeof IPC_PROTOCOL_VERSION;
+  readonly kind: 'keys';
+  readonly keys: WorkerKeySnapshot;
+}
+
+export interface DirectoryMessage {
+  readonly v: typeof IPC_PROTOCOL_VERSION;
+  readonly kind: 'directory';
+  readonly snapshot: DirectorySnapshot;
+}
+
+/** Sent with the connection's socket as the handle. */
+export interface HandoffMessage {
+  readonly v: typeof IPC_PROTOCOL_VERSION;
+  readonly kind: 'handoff';
+  readonly meta: HandoffMeta;
+}
+
+export interface ReconfigureMessage {
+  readonly v: typeof IPC_PROTOCOL_VERSION;
+  readonly kind: 'reconfigure';
+  readonly config: RelaydConfig;
+}
+
+export interface DrainMessage {
+  readonly v: typeof IPC_PROTOCOL_VERSION;
+  readonly kind: 'drain';
+  /** Stop anyway (closing what is left) this long after the message. */
+  readonly timeoutMs: number;
+}
+
+export interface StopMessage {
+  readonly v: typeof IPC_PROTOCOL_VERSION;
+  readonly kind: 'stop';
+}
+
+export type ToWorkerMessage =
+  | StartMessage
+  | KeysMessage
+  | DirectoryMessage
+  | HandoffMessage
+  | ReconfigureMessage
+  | DrainMessage
+  | StopMessage;
+
+export interface ReadyMessage {
+  readonly v: typeof IPC_PROTOCOL_VERSION;
+  readonly kind: 'ready';
+  readonly workerId: number;
+  readonly pid: number;
+}
+
+export interface HeartbeatMessage {
+  readonly v: typeof IPC_PROTOCOL_VERSION;
+  readonly kind: 'heartbeat';
+  readonly stats: WorkerStatsReport;
+}
+
+/** An error as it crosses the process boundary (RelayError.toObject()). */
+export interface PlainError {
+  readonly kind: ErrorKind;
+  readonly code: string;
+  readonly message: string;
+}
+
+export interface WorkerErrorMessage {
+  readonly v: typeof IPC_PROTOCOL_VERSION;
+  readonly kind: 'error';
+  readonly workerId: number;
+  readonly error: PlainError;
+  /** The worker is exiting because of it. */
+  readonly fatal: boolean;
+}
+
+export type FromWorkerMessage = ReadyMessage | HeartbeatMessage | WorkerErrorMessage;
+
+// ---------------------------------------------------------------- constructors
+
+/** A message without its version field, for any message kind. */
+export type MessageBody =
+  | (ToWorkerMessage extends infer M ? (M extends unknown ? Omit<M, 'v'> : never) : never)
+  | (FromWorkerMessage extends infer M ? (M extends unknown ? Omit<M, 'v'> : never) : never);
+
+/** Adds the protocol version to a message body. */
+export function message<B extends MessageBody>(body: B): B & { readonly v: typeof IPC_PROTOCOL_VERSION } {
+  return { v: IPC_PROTOCOL_VERSION, ...body };
+}

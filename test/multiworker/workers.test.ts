@@ -1,0 +1,339 @@
+/**
+ * relayd with `Workers 3` as the bridge of real tor clients on the private
+ * network of real C tor relays: one supervisor process holding the ORPort,
+ * three forked worker processes serving the connections it hands over.
+ *
+ * - six tor clients bootstrap through relayd at once and download the
+ *   payload intact, and DataDirectory/workers.json shows that every worker
+ *   served clients (connections, link handshakes, ntor onionskins) and the
+ *   heartbeat log lines name every worker;
+ * - while the six download again (paced, so the transfers are in flight),
+ *   one worker process is killed with SIGKILL (its PID from workers.json):
+ *   every client whose channel is on another worker (which process holds
+ *   which connection is read from the kernel's socket table with `ss`)
+ *   completes its download intact, the dead worker is replaced (a new PID,
+ *   ready) without touching the others, and a new client bootstraps and
+ *   downloads afterwards;
+ * - SIGTERM stops relayd and every worker process.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it, type TestContext } from 'node:test';
+import { toHex } from '@relayd/common';
+import { sha256 } from '@relayd/crypto';
+import type { WorkerStateDocument } from '@relayd/supervisor';
+import {
+  type ClientNode,
+  isPidAlive,
+  openSocks5Stream,
+  parseHttpResponse,
+  type RelaydBridgeNode,
+  startNetwork,
+  startRelaydBridge,
+  type TestNetwork,
+} from '@relayd/testnet';
+
+const WORKERS = 3;
+const CLIENTS = 6;
+const PAYLOAD_BYTES = 8 * 1024 * 1024;
+const BOOTSTRAP_TIMEOUT_MS = 120_000;
+const DOWNLOAD_TIMEOUT_MS = 180_000;
+/** Paced downloads (bytes per second per client) keep six transfers in flight long enough to kill a worker mid-way. */
+const PACED_BYTES_PER_SECOND = 1_000_000;
+
+function readState(relayd: RelaydBridgeNode): WorkerStateDocument {
+  return JSON.parse(readFileSync(join(relayd.dataDir, 'workers.json'), 'utf8')) as WorkerStateDocument;
+}
+
+async function until<T>(what: string, probe: () => T | undefined, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let value: T | undefined;
+    try {
+      value = probe();
+    } catch {
+      value = undefined;
+    }
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Established TCP connections on `port` (either end) with the PID holding each socket, from `ss`. */
+function connectionsOn(port: number): { local: string; peer: string; pid: number }[] {
+  const out = execFileSync(
+    'ss',
+    ['-tnpH', 'state', 'established', `( sport = :${port} or dport = :${port} )`],
+    { encoding: 'utf8', timeout: 10_000 },
+  );
+  const rows: { local: string; peer: string; pid: number }[] = [];
+  for (const line of out.split('\n')) {
+    const endpoints = line.match(/\S+:\d+/g);
+    const pid = /pid=(\d+)/.exec(line);
+    if (!endpoints || endpoints.length < 2 || !pid) continue;
+    rows.push({ local: endpoints[0]!, peer: endpoints[1]!, pid: Number(pid[1]) });
+  }
+  return rows;
+}
+
+/** For each client, the worker PIDs holding its connections to relayd's ORPort. */
+function workersOfClients(
+  relayd: RelaydBridgeNode,
+  clients: readonly ClientNode[],
+): Map<ClientNode, Set<number>> {
+  const rows = connectionsOn(relayd.orPort);
+  const orPortEnd = `${relayd.address}:${relayd.orPort}`;
+  // Server side: the worker holding the accepted socket, keyed by the client's end.
+  const workerByClientEnd = new Map<string, number>();
+  for (const row of rows) if (row.local === orPortEnd) workerByClientEnd.set(row.peer, row.pid);
+  const out = new Map<ClientNode, Set<number>>();
+  for (const client of clients) {
+    const ends = rows.filter((r) => r.pid === client.pid && r.peer === orPortEnd).map((r) => r.local);
+    out.set(
+      client,
+      new Set(ends.flatMap((end) => (workerByClientEnd.has(end) ? [workerByClientEnd.get(end)!] : []))),
+    );
+  }
+  return out;
+}
+
+interface PacedDownload {
+  /** Bytes received so far. */
+  received(): number;
+  readonly done: Promise<{ ok: true; sha256Hex: string; bytes: number } | { ok: false; error: string }>;
+}
+
+/** GET through the client's SocksPort, reading at most `bytesPerSecond`. Never rejects. */
+function pacedDownload(client: ClientNode, url: string, bytesPerSecond: number): PacedDownload {
+  let received = 0;
+  const parsed = new URL(url);
+  const done = (async () => {
+    const socket = await openSocks5Stream({
+      proxy: { host: client.address, port: client.socksPort },
+      target: { host: parsed.hostname, port: Number(parsed.port) },
+      timeoutMs: 60_000,
+    });
+    const started = Date.now();
+    return await new Promise<Uint8Array>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new Error(`incomplete after ${DOWNLOAD_TIMEOUT_MS} ms (${received} bytes)`));
+      }, DOWNLOAD_TIMEOUT_MS);
+      socket.on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+        received += chunk.length;
+        const aheadMs = (received / bytesPerSecond) * 1000 - (Date.now() - started);
+        if (aheadMs > 50) {
+          socket.pause();
+          setTimeout(() => socket.resume(), aheadMs);
+        }
+      });
+      socket.once('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+      socket.once('end', () => {
+        clearTimeout(timer);
+        socket.end();
+        resolve(Buffer.concat(chunks));
+      });
+      socket.write(`GET ${parsed.pathname} HTTP/1.0\r\nHost: ${parsed.host}\r\n\r\n`);
+      socket.resume();
+    });
+  })().then(
+    (raw) => {
+      const response = parseHttpResponse(raw);
+      if (!response.ok) return { ok: false as const, error: response.error.message };
+      if (response.value.status !== 200)
+        return { ok: false as const, error: `status ${response.value.status}` };
+      const body = response.value.body;
+      return { ok: true as const, sha256Hex: toHex(sha256(body)), bytes: body.length };
+    },
+    (error: Error) => ({ ok: false as const, error: error.message }),
+  );
+  return { received: () => received, done };
+}
+
+describe(`relayd with Workers ${WORKERS}: one bridge, several processes`, { timeout: 600_000 }, () => {
+  let network: TestNetwork | undefined;
+  let relayd: RelaydBridgeNode;
+  let clients: ClientNode[] = [];
+  const workerPids = new Set<number>();
+
+  const rememberWorkers = () => {
+    for (const w of readState(relayd).workers) if (w.pid) workerPids.add(w.pid);
+  };
+
+  before(async () => {
+    network = await startNetwork({ payloadBytes: PAYLOAD_BYTES });
+    relayd = await startRelaydBridge(network, { extraTorrc: [`Workers ${WORKERS}`] });
+    rememberWorkers();
+  });
+
+  after(async () => {
+    // relayd and every tor process, by PID; then any worker that outlived its supervisor.
+    await network?.close();
+    for (const pid of workerPids) if (isPidAlive(pid)) process.kill(pid, 'SIGKILL');
+  });
+
+  it(`runs ${WORKERS} worker processes beside the supervisor`, () => {
+    const state = readState(relayd);
+    assert.equal(state.supervisorPid, relayd.pid);
+    assert.equal(state.workers.length, WORKERS);
+    const pids = state.workers.map((w) => w.pid!);
+    assert.equal(new Set(pids).size, WORKERS);
+    for (const w of state.workers) {
+      assert.equal(w.state, 'ready');
+      assert.ok(w.pid !== relayd.pid && isPidAlive(w.pid!), `worker ${w.workerId} (pid ${w.pid}) runs`);
+    }
+  });
+
+  it(`${CLIENTS} tor clients bootstrap and download intact; every worker served clients`, async (t: TestContext) => {
+    const net = network!;
+    clients = await Promise.all(
+      Array.from({ length: CLIENTS }, () => net.startClient({ bridgeLines: [relayd.bridgeLine] })),
+    );
+    const bootstrapMs = await Promise.all(clients.map((c) => c.waitForBootstrap(BOOTSTRAP_TIMEOUT_MS)));
+    t.diagnostic(`bootstrap: ${bootstrapMs.map((ms) => ms.toFixed(0)).join(', ')} ms`);
+    const downloads = await Promise.all(clients.map((c) => c.download(net.payload.url, DOWNLOAD_TIMEOUT_MS)));
+    for (const [i, d] of downloads.entries()) {
+      assert.equal(d.body.length, PAYLOAD_BYTES, `${clients[i]!.nickname} got every byte`);
+      assert.equal(d.sha256Hex, net.payload.sha256Hex, `${clients[i]!.nickname} got the right bytes`);
+    }
+    t.diagnostic(
+      `downloads: ${downloads.map((d) => (d.body.length / 1e6 / (d.elapsedMs / 1000)).toFixed(1)).join(', ')} MB/s`,
+    );
+    // The workers' heartbeats (every 5 s) reach workers.json within a second.
+    const state = await until(
+      'every worker to report served clients in workers.json',
+      () => {
+        const s = readState(relayd);
+        return s.workers.every(
+          (w) =>
+            w.handedOff >= 1 &&
+            w.stats !== null &&
+            w.stats.linksAccepted >= 1 &&
+            w.stats.onionskins.ntor.processed >= 1 &&
+            w.stats.bytesSent > 0,
+        )
+          ? s
+          : undefined;
+      },
+      20_000,
+    );
+    for (const w of state.workers) {
+      t.diagnostic(
+        `worker ${w.workerId} (pid ${w.pid}): ${w.handedOff} connections, ${w.stats!.linksAccepted} links, ` +
+          `ntor ${w.stats!.onionskins.ntor.processed}, fast ${w.stats!.onionskins.fast.processed}, ` +
+          `${(w.stats!.bytesSent / 1e6).toFixed(1)} MB sent`,
+      );
+    }
+    assert.ok(state.handedOff >= CLIENTS);
+    assert.equal(state.refused, 0);
+    // Each client's connection went to one of the workers, and all three took some.
+    const byClient = workersOfClients(relayd, clients);
+    const used = new Set([...byClient.values()].flatMap((s) => [...s]));
+    assert.deepEqual([...used].sort(), state.workers.map((w) => w.pid!).sort());
+
+    // The heartbeat lines (every 30 s under TestingTorNetwork) name every worker.
+    const heartbeat = await until(
+      'heartbeat lines for every worker in the notice log',
+      () => {
+        const lines = readFileSync(relayd.noticeLogPath, 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as { msg: string; heartbeat?: string; workerId?: number });
+        const workers = new Set(lines.filter((l) => l.heartbeat === 'worker').map((l) => l.workerId));
+        return workers.size === WORKERS && lines.some((l) => l.heartbeat === 'total') ? lines : undefined;
+      },
+      45_000,
+    );
+    t.diagnostic(heartbeat.filter((l) => l.heartbeat === 'total').at(-1)!.msg);
+  });
+
+  it('a worker killed with SIGKILL mid-download: downloads on the other workers complete, the worker is replaced, a new client bootstraps', async (t: TestContext) => {
+    const net = network!;
+    rememberWorkers();
+    const before = readState(relayd);
+    const downloads = clients.map((c) => pacedDownload(c, net.payload.url, PACED_BYTES_PER_SECOND));
+    // Wait until every transfer is under way, then see which worker holds which client.
+    await until(
+      'every paced download to be under way',
+      () => (downloads.every((d) => d.received() >= 512 * 1024) ? true : undefined),
+      60_000,
+    );
+    const byClient = workersOfClients(relayd, clients);
+    const victim = before.workers[0]!;
+    const victimPid = victim.pid!;
+    const onVictim = clients.filter((c) => byClient.get(c)!.has(victimPid));
+    const elsewhere = clients.filter((c) => !byClient.get(c)!.has(victimPid) && byClient.get(c)!.size > 0);
+    t.diagnostic(
+      `killing worker ${victim.workerId} (pid ${victimPid}); its clients: ${onVictim.map((c) => c.nickname).join(', ')}; ` +
+        `received so far: ${downloads.map((d) => d.received()).join(', ')}`,
+    );
+    assert.ok(onVictim.length >= 1, 'the killed worker was serving a client');
+    assert.ok(elsewhere.length >= 1, 'other workers were serving clients');
+    process.kill(victimPid, 'SIGKILL');
+
+    const results = await Promise.all(downloads.map((d) => d.done));
+    for (const client of elsewhere) {
+      const result = results[clients.indexOf(client)]!;
+      assert.deepEqual(
+        result,
+        { ok: true, sha256Hex: net.payload.sha256Hex, bytes: PAYLOAD_BYTES },
+        `${client.nickname} (on another worker) completed its download`,
+      );
+    }
+    for (const client of onVictim) {
+      t.diagnostic(
+        `${client.nickname} (on the killed worker): ${JSON.stringify(results[clients.indexOf(client)])}`,
+      );
+    }
+
+    // The slot gets a new process; the other workers are the same processes as before.
+    const replaced = await until(
+      'the killed worker to be replaced',
+      () => {
+        const slot = readState(relayd).workers.find((w) => w.workerId === victim.workerId);
+        return slot && slot.pid !== victimPid && slot.state === 'ready' && slot.healthy ? slot : undefined;
+      },
+      30_000,
+    );
+    rememberWorkers();
+    assert.equal(isPidAlive(victimPid), false);
+    assert.ok(isPidAlive(replaced.pid!));
+    assert.equal(replaced.generation, 2);
+    assert.equal(replaced.deaths, 1);
+    const now = readState(relayd);
+    for (const w of before.workers.slice(1)) {
+      const same = now.workers.find((x) => x.workerId === w.workerId)!;
+      assert.equal(same.pid, w.pid, `worker ${w.workerId} was not touched`);
+      assert.equal(same.generation, 1);
+    }
+    assert.ok(relayd.process.running, 'the supervisor runs on');
+    t.diagnostic(`worker ${victim.workerId} replaced: pid ${victimPid} → ${replaced.pid}`);
+
+    // A new client bootstraps afterwards and downloads intact.
+    const late = await net.startClient({ bridgeLines: [relayd.bridgeLine] });
+    clients.push(late);
+    await late.waitForBootstrap(BOOTSTRAP_TIMEOUT_MS);
+    const download = await late.download(net.payload.url, DOWNLOAD_TIMEOUT_MS);
+    assert.equal(download.sha256Hex, net.payload.sha256Hex);
+    // It went to the replacement: the least loaded worker.
+    const lateWorkers = workersOfClients(relayd, [late]).get(late)!;
+    t.diagnostic(`the new client is served by pid ${[...lateWorkers].join(', ')}`);
+  });
+
+  it('SIGTERM stops relayd and every worker process', async () => {
+    rememberWorkers();
+    const status = await relayd.stop(20_000);
+    assert.deepEqual(status, { code: 0, signal: null });
+    for (const pid of workerPids) assert.equal(isPidAlive(pid), false, `worker pid ${pid} exited`);
+    const log = readFileSync(relayd.noticeLogPath, 'utf8').trim().split('\n');
+    assert.match((JSON.parse(log.at(-1)!) as { msg: string }).msg, /relayd stopped/);
+  });
+});
