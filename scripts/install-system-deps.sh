@@ -4,7 +4,7 @@
 # pluggable transport), python3-stem (an independent descriptor checker),
 # prometheus (promtool) and systemd (systemd-analyze). Skips what is present.
 set -euo pipefail
-packages=(tor obfs4proxy python3-stem prometheus systemd iproute2 procps)
+packages=(tor obfs4proxy python3-stem prometheus systemd iproute2 procps strace)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -61,12 +61,13 @@ export {
   type ServerPortSetting,
 } from './ports.js';
 export { renderOptionReference, replaceOptionReference } from './reference-doc.js';
-export type {
-  BandwidthConfig,
-  ConfiguredAddress,
-  ControlSocketSetting,
-  RelaydConfig,
-  TestingNetworkDefaults,
+export {
+  type BandwidthConfig,
+  type ConfiguredAddress,
+  type ControlSocketSetting,
+  DEFAULT_TRANSPORT_EXT_OR_PORT,
+  type RelaydConfig,
+  type TestingNetworkDefaults,
 } from './relayd-config.js';
 export {
   MAX_WORKERS,

@@ -27,6 +27,17 @@ import type { TransportListenAddr, TransportOptions, TransportPlugin } from './t
 
 export type { ConfiguredAddress, ControlSocketSetting };
 
+/** The Extended ORPort relayd opens for its pluggable transports when none is configured. */
+export const DEFAULT_TRANSPORT_EXT_OR_PORT: ServerPortSetting = {
+  address: '127.0.0.1',
+  family: 4,
+  port: 'auto',
+  noAdvertise: false,
+  noListen: false,
+  ipv4Only: false,
+  ipv6Only: false,
+};
+
 /** Bandwidth limits in bytes per second, after tor's adjustments. */
 export interface BandwidthConfig {
   readonly rate: number;
@@ -80,7 +91,10 @@ export interface RelaydConfig {
   readonly assumeReachable: boolean;
   readonly bandwidth: BandwidthConfig;
   readonly outboundBindAddresses: { readonly ipv4: string | null; readonly ipv6: string | null };
-  /** Extended ORPorts, address defaulted to 127.0.0.1 (`ExtORPort 0` lines removed). */
+  /**
+   * Extended ORPorts, address defaulted to 127.0.0.1 (`ExtORPort 0` lines removed);
+   * DEFAULT_TRANSPORT_EXT_OR_PORT (127.0.0.1:auto) when a ServerTransportPlugin needs one and none is set.
+   */
   readonly extOrPorts: readonly ServerPortSetting[];
   readonly extOrPortCookieAuthFile: string;
   readonly serverTransportPlugins: readonly TransportPlugin[];
@@ -386,7 +400,7 @@ export function composeConfig(
   if (firstZeroExt && extOrPortLines.length > 0) {
     error('ExtORPort', firstZeroExt, "a nonzero ExtORPort is set along with 'ExtORPort 0'");
   }
-  const extOrPorts = extOrPortLines.map((p) => {
+  const extOrPorts: ServerPortSetting[] = extOrPortLines.map((p) => {
     if (
       p.value.address !== null &&
       p.value.family !== null &&
@@ -445,12 +459,27 @@ export function composeConfig(
     'ServerTransportOptions',
     options.list('ServerTransportOptions'),
   );
+  // relayd's transports always reach it through the Extended ORPort (the supervisor's front). C tor
+  // only suggests one ("set 'ExtORPort auto'") and otherwise lets transports use the plain ORPort;
+  // relayd opens 127.0.0.1:auto when none is configured, and refuses an explicit "ExtORPort 0".
   if (plugins.length > 0 && extOrPorts.length === 0) {
-    warn(
-      'ServerTransportPlugin',
-      plugins[0]!,
-      'pluggable transports are configured without an ExtORPort: relayd will not learn client addresses from them (set "ExtORPort auto")',
-    );
+    if (firstZeroExt) {
+      error(
+        'ExtORPort',
+        firstZeroExt,
+        "pluggable transports reach relayd through the Extended ORPort: remove 'ExtORPort 0' (or set 'ExtORPort auto')",
+      );
+    } else {
+      extOrPorts.push(DEFAULT_TRANSPORT_EXT_OR_PORT);
+      const external = plugins.find((p) => p.value.kind === 'proxy');
+      if (external) {
+        warn(
+          'ServerTransportPlugin',
+          external,
+          'a transport started beside relayd needs a fixed ExtORPort to connect to (e.g. "ExtORPort 127.0.0.1:10001"); without one relayd picks a new port at every start',
+        );
+      }
+    }
   }
 
   // ContactInfo (tor warns for every server).

@@ -419,7 +419,7 @@ export const OPTION_SPECS = {
     default: null,
     defaultText: '(none)',
     summary:
-      'Extended ORPort for pluggable transports (ext-orport-spec.txt): `[ADDRESS:]PORT|auto`, address 127.0.0.1 by default. relayd’s supervisor accepts these connections and hands them to workers.',
+      'Extended ORPort for pluggable transports (ext-orport-spec.txt): `[ADDRESS:]PORT|auto`, address 127.0.0.1 by default. relayd’s supervisor accepts these connections (SAFE_COOKIE, USERADDR, TRANSPORT) and hands them to workers (`BalancerMode`). With a `ServerTransportPlugin` and no `ExtORPort` line, relayd opens `127.0.0.1:auto` (C tor only suggests it); `ExtORPort 0` with transports is an error.',
   }),
   ExtORPortCookieAuthFile: single({
     origin: 'tor',

@@ -574,10 +574,33 @@ describe('checks across options', () => {
         [7, 'ServerTransportListenAddr'],
       ],
     );
+    // Transports without an ExtORPort get 127.0.0.1:auto (tor only suggests it); "ExtORPort 0" is refused.
+    const defaulted = load(`${MINIMAL}ServerTransportPlugin obfs4 exec /a\n`);
+    assert.deepEqual(defaulted.warnings, []);
+    assert.deepEqual(defaulted.config.extOrPorts, [
+      {
+        address: '127.0.0.1',
+        family: 4,
+        port: 'auto',
+        noAdvertise: false,
+        noListen: false,
+        ipv4Only: false,
+        ipv6Only: false,
+      },
+    ]);
+    assert.deepEqual(config(MINIMAL).extOrPorts, []);
     assert.match(
-      load(`${MINIMAL}ServerTransportPlugin obfs4 exec /a\n`).warnings[0]!.message,
-      /without an ExtORPort/,
+      load(`${MINIMAL}ServerTransportPlugin snowflake proxy 127.0.0.1:7000\n`).warnings[0]!.message,
+      /needs a fixed ExtORPort/,
     );
+    assert.deepEqual(
+      load(`${MINIMAL}ExtORPort 127.0.0.1:10001\nServerTransportPlugin snowflake proxy 127.0.0.1:7000\n`)
+        .warnings,
+      [],
+    );
+    assert.deepEqual(errorsOf(`${MINIMAL}ExtORPort 0\nServerTransportPlugin obfs4 exec /a\n`), [
+      [3, 'ExtORPort', 'conflict'],
+    ]);
     assert.match(load(`${MINIMAL}ExtORPort 192.0.2.7:6000\n`).warnings[0]!.message, /public address/);
   });
 

@@ -17,6 +17,8 @@ import { IpcErrorCode, IpcMessageError } from './ipc-error.js';
 import {
   type FromWorkerMessage,
   IPC_PROTOCOL_VERSION,
+  MAX_CLOSED_IDS_PER_MESSAGE,
+  MAX_CONNECTION_ID,
   MAX_HANDOFF_LEFTOVER_BYTES,
   type ToWorkerMessage,
 } from './messages.js';
@@ -30,6 +32,7 @@ import {
   integer,
   isRecord,
   literal,
+  mapOf,
   matching,
   nullable,
   optional,
@@ -37,7 +40,7 @@ import {
   record,
   string,
 } from './shape.js';
-import { ONIONSKIN_TYPES } from './stats.js';
+import { MAX_TRACKED_TRANSPORTS, ONIONSKIN_TYPES } from './stats.js';
 
 /** Largest directory document set a worker accepts in one message (tor's MAX_DIR_DL_SIZE is 16 MiB per document). */
 const MAX_DIRECTORY_BYTES = 64 * 1024 * 1024;
@@ -94,16 +97,35 @@ const config: Check = record({
 
 const addressPort = record({ address: string(64), port: integer(0, 65_535) });
 
+/** A pluggable transport name: a C identifier of at most 128 characters (ext-orport's isValidTransportName). */
+const TRANSPORT_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+
 const handoffMeta: Check = record({
   clientAddress: optional(addressPort),
-  transportName: optional(matching(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/)),
+  transportName: optional(matching(TRANSPORT_NAME)),
   leftover: optional(bytes({ maxLength: MAX_HANDOFF_LEFTOVER_BYTES })),
+});
+
+const connectionId = integer(1, MAX_CONNECTION_ID);
+const port = integer(1, 65_535);
+
+/** A worker's backend address: an IPv4 loopback literal (the supervisor picks it; nothing else is listened on). */
+const extOrBackend: Check = record({
+  host: matching(/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/),
+  cookie: bytes({ length: 32 }),
 });
 
 const interval = integer(1, MAX_INTERVAL_MS);
 
 const onionskinCounts = record({ processed: count, failed: count, dropped: count });
 const onionskins: Check = record(Object.fromEntries(ONIONSKIN_TYPES.map((t) => [t, onionskinCounts])));
+
+const transportCounts = record({ connections: count, linksAccepted: count });
+const connectionsByTransport: Check = record({
+  vanilla: transportCounts,
+  // One more than a worker tracks: the OTHER_TRANSPORTS entry.
+  pluggable: mapOf(TRANSPORT_NAME, transportCounts, MAX_TRACKED_TRANSPORTS + 1),
+});
 
 const stats: Check = record({
   workerId,
@@ -118,6 +140,7 @@ const stats: Check = record({
   linksAccepted: count,
   linkHandshakesFailed: count,
   connectionsReceived: count,
+  connectionsByTransport,
   onionskins,
   cellsReceived: count,
   cellsSent: count,
@@ -135,18 +158,20 @@ const TO_WORKER: Record<ToWorkerMessage['kind'], Check> = {
     publicAddresses: arrayOf(string(64), MAX_PUBLIC_ADDRESSES),
     directory: directorySnapshot,
     heartbeatIntervalMs: interval,
+    extOrBackend: optional(extOrBackend),
   }),
   keys: record({ keys: keySnapshot }),
   directory: record({ snapshot: directorySnapshot }),
-  handoff: record({ meta: handoffMeta }),
+  handoff: record({ meta: handoffMeta, connectionId: optional(connectionId) }),
   reconfigure: record({ config }),
   drain: record({ timeoutMs: interval }),
   stop: record({}),
 };
 
 const FROM_WORKER: Record<FromWorkerMessage['kind'], Check> = {
-  ready: record({ workerId, pid: integer(1, 2 ** 31) }),
+  ready: record({ workerId, pid: integer(1, 2 ** 31), extOrBackendPort: optional(port) }),
   heartbeat: record({ stats }),
+  closed: record({ connectionIds: arrayOf(connectionId, MAX_CLOSED_IDS_PER_MESSAGE) }),
   error: record({ workerId, error: plainError, fatal: boolean }),
 };
 

@@ -5,10 +5,11 @@
  * Uint8Array and nothing is a class instance on arrival.
  *
  *   supervisor → worker                     worker → supervisor
- *   start      once, first                  ready      once, after start
+ *   start      once, first                  ready      once, after start (with the port of
+ *                                                      its Extended ORPort backend, if asked)
  *   keys       after every key change       heartbeat  every heartbeatIntervalMs
  *   directory  after the documents change   error      something went wrong
- *   handoff    + the socket handle
+ *   handoff    + the socket handle          closed     handed-over connections that ended
  *   reconfigure after a reload (SIGHUP)
  *   drain      take nothing new; exit once idle (or at the deadline)
  *   stop       close everything and exit
@@ -19,6 +20,13 @@
  * public addresses; a directory message holds the supervisor's directory
  * store snapshot (@relayd/dir-cache DirectorySnapshot) including the
  * bridge's own descriptor and extra-info.
+ *
+ * A handoff may carry a `connectionId`; the worker then reports, in
+ * `closed` messages, when that connection has ended, so the supervisor
+ * can count live connections per client address (the balancer's limit).
+ * In BalancerMode proxy the start data asks the worker to open an Extended
+ * ORPort backend (`extOrBackend`: a loopback address and the cookie the
+ * supervisor made for it); `ready` says on which port it listens.
  */
 import type { ErrorKind } from '@relayd/common';
 import type { RelaydConfig } from '@relayd/config';
@@ -27,7 +35,7 @@ import type { WorkerKeySnapshot } from '@relayd/keys';
 import type { WorkerStatsReport } from './stats.js';
 
 /** Bumped when any message changes incompatibly. A worker runs from the same build as its supervisor. */
-export const IPC_PROTOCOL_VERSION = 1;
+export const IPC_PROTOCOL_VERSION = 2;
 
 /**
  * What comes with a handed-over connection besides its socket: what the
@@ -46,6 +54,21 @@ export interface HandoffMeta {
 
 /** At most this many leftover bytes: more than any Extended ORPort reader should hold past DONE/OKAY. */
 export const MAX_HANDOFF_LEFTOVER_BYTES = 64 * 1024;
+/** At most this many connection ids in one `closed` message; a worker sends more in several. */
+export const MAX_CLOSED_IDS_PER_MESSAGE = 4096;
+/** Connection ids are positive safe integers, counted up by the supervisor. */
+export const MAX_CONNECTION_ID = Number.MAX_SAFE_INTEGER;
+
+/**
+ * The Extended ORPort a worker opens for the balancer's proxy mode: where
+ * (a loopback address of its own) and the 32-byte cookie the supervisor
+ * made for it. The cookie never touches a file: the supervisor keeps it for
+ * the balancer's connections and health checks.
+ */
+export interface ExtOrBackendSpec {
+  readonly host: string;
+  readonly cookie: Uint8Array;
+}
 
 export interface StartMessage {
   readonly v: typeof IPC_PROTOCOL_VERSION;
@@ -60,6 +83,8 @@ export interface StartMessage {
   readonly directory: DirectorySnapshot;
   /** How often to send a heartbeat. */
   readonly heartbeatIntervalMs: number;
+  /** BalancerMode proxy: open this Extended ORPort backend before saying `ready`. */
+  readonly extOrBackend?: ExtOrBackendSpec;
 }
 
 export interface KeysMessage {
@@ -79,6 +104,8 @@ export interface HandoffMessage {
   readonly v: typeof IPC_PROTOCOL_VERSION;
   readonly kind: 'handoff';
   readonly meta: HandoffMeta;
+  /** When set, the worker reports the connection's end in a `closed` message with this id. */
+  readonly connectionId?: number;
 }
 
 export interface ReconfigureMessage {
@@ -113,6 +140,15 @@ export interface ReadyMessage {
   readonly kind: 'ready';
   readonly workerId: number;
   readonly pid: number;
+  /** The port of the Extended ORPort backend the start data asked for. */
+  readonly extOrBackendPort?: number;
+}
+
+/** Handed-over connections (by their handoff `connectionId`) that have ended since the last report. */
+export interface ClosedMessage {
+  readonly v: typeof IPC_PROTOCOL_VERSION;
+  readonly kind: 'closed';
+  readonly connectionIds: readonly number[];
 }
 
 export interface HeartbeatMessage {
@@ -137,7 +173,7 @@ export interface WorkerErrorMessage {
   readonly fatal: boolean;
 }
 
-export type FromWorkerMessage = ReadyMessage | HeartbeatMessage | WorkerErrorMessage;
+export type FromWorkerMessage = ReadyMessage | HeartbeatMessage | ClosedMessage | WorkerErrorMessage;
 
 // ---------------------------------------------------------------- constructors
 

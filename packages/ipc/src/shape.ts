@@ -104,3 +104,21 @@ export function arrayOf(check: Check, maxLength = 65_536): Check {
     return undefined;
   };
 }
+
+/**
+ * An object used as a map: at most `maxEntries` own keys, each matching
+ * `keyPattern`, each value passing `check`.
+ */
+export function mapOf(keyPattern: RegExp, check: Check, maxEntries: number): Check {
+  return (value, path) => {
+    if (!isRecord(value)) return `${path} is not an object`;
+    const keys = Object.keys(value);
+    if (keys.length > maxEntries) return `${path} has more than ${maxEntries} entries`;
+    for (const key of keys) {
+      if (!keyPattern.test(key)) return `${path} has a key that does not match ${keyPattern}`;
+      const problem = check(value[key], `${path}.${key}`);
+      if (problem !== undefined) return problem;
+    }
+    return undefined;
+  };
+}

@@ -8,6 +8,13 @@
  * with C tor's labels (relay_metrics.c `tor_relay_load_onionskins_total`
  * {type, action}): processed (answered), failed (did not verify) and
  * dropped (refused unprocessed: create queue full or too old).
+ *
+ * Connections are also counted by how they came (`connectionsByTransport`):
+ * `vanilla` for those that named no pluggable transport (the plain ORPort,
+ * or an Extended ORPort connection without TRANSPORT), and one entry per
+ * transport name the Extended ORPort reported (obfs4, snowflake, …). A
+ * worker tracks at most MAX_TRACKED_TRANSPORTS names; connections of
+ * further names are counted under OTHER_TRANSPORTS.
  */
 
 /** Handshake types, as C tor's metrics name them. */
@@ -21,6 +28,24 @@ export interface OnionskinCounts {
 }
 
 export type OnionskinStats = Readonly<Record<OnionskinType, OnionskinCounts>>;
+
+/** Connections of one kind: received from the supervisor (or accepted), and how many completed their link handshake. */
+export interface TransportCounts {
+  readonly connections: number;
+  readonly linksAccepted: number;
+}
+
+/** Connections by the pluggable transport they came through (see the module comment). */
+export interface ConnectionsByTransport {
+  readonly vanilla: TransportCounts;
+  /** By transport name (Extended ORPort TRANSPORT). */
+  readonly pluggable: Readonly<Record<string, TransportCounts>>;
+}
+
+/** Transport names a worker counts separately; a bridge runs a handful. */
+export const MAX_TRACKED_TRANSPORTS = 32;
+/** Where connections of names beyond MAX_TRACKED_TRANSPORTS are counted (a valid transport name itself). */
+export const OTHER_TRANSPORTS = '_other';
 
 export interface WorkerStatsReport {
   /** The worker's number (1-based; a replacement keeps its slot's number). */
@@ -42,6 +67,8 @@ export interface WorkerStatsReport {
   readonly linkHandshakesFailed: number;
   /** Connections received from the supervisor (handed over) since start. */
   readonly connectionsReceived: number;
+  /** Those connections by the pluggable transport they came through. */
+  readonly connectionsByTransport: ConnectionsByTransport;
   readonly onionskins: OnionskinStats;
   readonly cellsReceived: number;
   readonly cellsSent: number;
@@ -54,6 +81,31 @@ export function emptyOnionskinStats(): OnionskinStats {
   const out = {} as Record<OnionskinType, OnionskinCounts>;
   for (const type of ONIONSKIN_TYPES) out[type] = { processed: 0, failed: 0, dropped: 0 };
   return out;
+}
+
+export function emptyConnectionsByTransport(): ConnectionsByTransport {
+  return { vanilla: { connections: 0, linksAccepted: 0 }, pluggable: {} };
+}
+
+/** The totals of several workers' per-transport counts; transport names in sorted order. */
+export function sumConnectionsByTransport(list: readonly ConnectionsByTransport[]): ConnectionsByTransport {
+  const vanilla = { connections: 0, linksAccepted: 0 };
+  // A Map: a transport may be named "__proto__" (a C identifier), which a plain object would not keep.
+  const pluggable = new Map<string, { connections: number; linksAccepted: number }>();
+  for (const entry of list) {
+    vanilla.connections += entry.vanilla.connections;
+    vanilla.linksAccepted += entry.vanilla.linksAccepted;
+    for (const [name, counts] of Object.entries(entry.pluggable)) {
+      const sum = pluggable.get(name) ?? { connections: 0, linksAccepted: 0 };
+      sum.connections += counts.connections;
+      sum.linksAccepted += counts.linksAccepted;
+      pluggable.set(name, sum);
+    }
+  }
+  return {
+    vanilla,
+    pluggable: Object.fromEntries([...pluggable.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+  };
 }
 
 /** The totals of several workers' onionskin counts. */
@@ -90,10 +142,16 @@ export const SUMMED_STATS = [
 export type StatsTotals = { readonly [K in (typeof SUMMED_STATS)[number]]: number } & {
   readonly workers: number;
   readonly onionskins: OnionskinStats;
+  readonly connectionsByTransport: ConnectionsByTransport;
 };
 
 export function totalStats(list: readonly WorkerStatsReport[]): StatsTotals {
   const sums = {} as Record<(typeof SUMMED_STATS)[number], number>;
   for (const key of SUMMED_STATS) sums[key] = list.reduce((n, s) => n + s[key], 0);
-  return { ...sums, workers: list.length, onionskins: sumOnionskins(list.map((s) => s.onionskins)) };
+  return {
+    ...sums,
+    workers: list.length,
+    onionskins: sumOnionskins(list.map((s) => s.onionskins)),
+    connectionsByTransport: sumConnectionsByTransport(list.map((s) => s.connectionsByTransport)),
+  };
 }

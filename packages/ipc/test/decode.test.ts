@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import {
   decodeFromWorkerMessage,
   decodeToWorkerMessage,
+  emptyConnectionsByTransport,
   emptyOnionskinStats,
   type FromWorkerMessage,
   IPC_PROTOCOL_VERSION,
@@ -40,6 +41,10 @@ function stats(workerId: number, overrides: Partial<WorkerStatsReport> = {}): Wo
     linksAccepted: 5,
     linkHandshakesFailed: 1,
     connectionsReceived: 6,
+    connectionsByTransport: {
+      vanilla: { connections: 2, linksAccepted: 2 },
+      pluggable: { obfs4: { connections: 4, linksAccepted: 3 } },
+    },
     onionskins: emptyOnionskinStats(),
     cellsReceived: 100,
     cellsSent: 90,
@@ -80,6 +85,7 @@ describe('ipc messages', () => {
     });
     toWorker = [
       start,
+      { ...start, extOrBackend: { host: '127.0.2.2', cookie: new Uint8Array(32).fill(7) } },
       message({ kind: 'keys', keys: keys.workerSnapshot() }),
       message({ kind: 'directory', snapshot: start.directory }),
       message({ kind: 'handoff', meta: {} }),
@@ -91,13 +97,21 @@ describe('ipc messages', () => {
           leftover: Buffer.from([0x16, 0x03, 0x01]),
         },
       }),
+      message({ kind: 'handoff', meta: { transportName: 'x'.repeat(128) }, connectionId: 2 ** 40 }),
       message({ kind: 'reconfigure', config }),
       message({ kind: 'drain', timeoutMs: 60_000 }),
       message({ kind: 'stop' }),
     ];
     fromWorker = [
       message({ kind: 'ready', workerId: 2, pid: 4242 }),
+      message({ kind: 'ready', workerId: 2, pid: 4242, extOrBackendPort: 40123 }),
       message({ kind: 'heartbeat', stats: stats(2) }),
+      message({
+        kind: 'heartbeat',
+        stats: stats(2, { connectionsByTransport: emptyConnectionsByTransport() }),
+      }),
+      message({ kind: 'closed', connectionIds: [1, 2, 3] }),
+      message({ kind: 'closed', connectionIds: [] }),
       message({
         kind: 'error',
         workerId: 2,
@@ -131,7 +145,7 @@ describe('ipc messages', () => {
   });
 
   it('names what is wrong: version, kind, a missing or mistyped field', () => {
-    const v = decodeToWorkerMessage({ ...start, v: 2 });
+    const v = decodeToWorkerMessage({ ...start, v: 1 });
     assert.ok(!v.ok);
     assert.equal(v.error.code, IpcErrorCode.UNSUPPORTED_VERSION);
     const k = decodeToWorkerMessage({ v: IPC_PROTOCOL_VERSION, kind: 'ready', workerId: 1, pid: 1 });
@@ -150,11 +164,16 @@ describe('ipc messages', () => {
       [{ ...start, directory: { ...start.directory, certificates: 'x' } }, /directory\.certificates/],
       [{ ...start, config: { ...start.config, logs: [{}] } }, /config\.logs\[0\]\.minSeverity/],
       [{ ...start, heartbeatIntervalMs: -1 }, /heartbeatIntervalMs/],
-      [{ v: 1, kind: 'handoff', meta: { leftover: new Uint8Array(64 * 1024 + 1) } }, /leftover is longer/],
-      [{ v: 1, kind: 'handoff', meta: { transportName: 'obfs4 x' } }, /transportName/],
-      [{ v: 1, kind: 'handoff', meta: { clientAddress: { address: '1.2.3.4', port: 70000 } } }, /port/],
-      [{ v: 1, kind: 'handoff' }, /handoff\.meta is not an object/],
-      [{ v: 1, kind: 'drain', timeoutMs: 1.5 }, /timeoutMs/],
+      [{ v: 2, kind: 'handoff', meta: { leftover: new Uint8Array(64 * 1024 + 1) } }, /leftover is longer/],
+      [{ v: 2, kind: 'handoff', meta: { transportName: 'obfs4 x' } }, /transportName/],
+      [{ v: 2, kind: 'handoff', meta: { transportName: 'x'.repeat(129) } }, /transportName/],
+      [{ v: 2, kind: 'handoff', meta: { clientAddress: { address: '1.2.3.4', port: 70000 } } }, /port/],
+      [{ v: 2, kind: 'handoff' }, /handoff\.meta is not an object/],
+      [{ v: 2, kind: 'handoff', meta: {}, connectionId: 0 }, /handoff\.connectionId/],
+      [{ v: 2, kind: 'handoff', meta: {}, connectionId: 1.5 }, /handoff\.connectionId/],
+      [{ v: 2, kind: 'drain', timeoutMs: 1.5 }, /timeoutMs/],
+      [{ ...start, extOrBackend: { host: '0.0.0.0', cookie: new Uint8Array(32) } }, /extOrBackend\.host/],
+      [{ ...start, extOrBackend: { host: '127.0.2.1', cookie: new Uint8Array(31) } }, /extOrBackend\.cookie/],
     ];
     for (const [value, pattern] of cases) {
       const r = decodeToWorkerMessage(overTheChannel(value));
@@ -178,6 +197,57 @@ describe('ipc messages', () => {
     );
     assert.ok(!badOnion.ok);
     assert.match(badOnion.error.message, /onionskins\.ntor\.processed/);
+    const fromCases: [unknown, RegExp][] = [
+      [message({ kind: 'ready', workerId: 1, pid: 7, extOrBackendPort: 0 }), /ready\.extOrBackendPort/],
+      [message({ kind: 'closed', connectionIds: [1, -2] }), /closed\.connectionIds\[1\]/],
+      [{ v: 2, kind: 'closed', connectionIds: new Array(4097).fill(1) }, /more than 4096/],
+      [
+        message({
+          kind: 'heartbeat',
+          stats: {
+            ...stats(1),
+            connectionsByTransport: {
+              vanilla: { connections: 0, linksAccepted: 0 },
+              pluggable: { 'a b': { connections: 1, linksAccepted: 1 } },
+            },
+          },
+        }),
+        /connectionsByTransport\.pluggable has a key/,
+      ],
+      [
+        message({
+          kind: 'heartbeat',
+          stats: {
+            ...stats(1),
+            connectionsByTransport: {
+              vanilla: { connections: 0, linksAccepted: 0 },
+              pluggable: Object.fromEntries(
+                Array.from({ length: 34 }, (_, i) => [`t${i}`, { connections: 1, linksAccepted: 0 }]),
+              ),
+            },
+          },
+        }),
+        /more than 33 entries/,
+      ],
+      [
+        message({
+          kind: 'heartbeat',
+          stats: {
+            ...stats(1),
+            connectionsByTransport: {
+              vanilla: { connections: 0, linksAccepted: 0 },
+              pluggable: { obfs4: { connections: -1, linksAccepted: 0 } },
+            },
+          },
+        }),
+        /pluggable\.obfs4\.connections/,
+      ],
+    ];
+    for (const [value, pattern] of fromCases) {
+      const r = decodeFromWorkerMessage(overTheChannel(value));
+      assert.ok(!r.ok, `accepted ${pattern}`);
+      assert.match(r.error.message, pattern);
+    }
   });
 
   it('random values are refused without throwing (property)', () => {
@@ -250,5 +320,25 @@ describe('ipc messages', () => {
     assert.equal(total.bytesSent, 2 * 46_260);
     assert.deepEqual(total.onionskins.ntor, { processed: 8, failed: 1, dropped: 3 });
     assert.deepEqual(total.onionskins.fast, { processed: 0, failed: 0, dropped: 0 });
+    assert.deepEqual(total.connectionsByTransport, {
+      vanilla: { connections: 4, linksAccepted: 4 },
+      pluggable: { obfs4: { connections: 8, linksAccepted: 6 } },
+    });
+    // Names are summed apart and listed in order; "__proto__" is an ordinary name.
+    const c = stats(3, {
+      connectionsByTransport: {
+        vanilla: { connections: 0, linksAccepted: 0 },
+        pluggable: Object.fromEntries([
+          ['snowflake', { connections: 1, linksAccepted: 1 }],
+          ['__proto__', { connections: 2, linksAccepted: 0 }],
+        ]),
+      },
+    });
+    const mixed = totalStats([a, c]).connectionsByTransport;
+    assert.deepEqual(Object.keys(mixed.pluggable), ['__proto__', 'obfs4', 'snowflake']);
+    assert.deepEqual(Object.getOwnPropertyDescriptor(mixed.pluggable, '__proto__')?.value, {
+      connections: 2,
+      linksAccepted: 0,
+    });
   });
 });

@@ -1,7 +1,8 @@
 /**
  * @relayd/net: the only package that opens sockets. The ORPort listener and
  * outgoing channels run TLS and the link handshake and hand the engine
- * `EstablishedChannel`s whose transports are sockets.
+ * `EstablishedChannel`s whose transports are sockets. The MetricsPort's
+ * HTTP server serves what its caller collects, to the peers its policy allows.
  */
 export {
   type AcceptLinkOptions,
@@ -50,6 +51,15 @@ export {
   type LinkTlsContextsOptions,
   linkClientTlsOptions,
 } from './link-tls-context.js';
+export {
+  DEFAULT_MAX_CONCURRENT_SCRAPES,
+  DEFAULT_MAX_METRICS_CONNECTIONS,
+  DEFAULT_SCRAPE_TIMEOUT_MS,
+  METRICS_PATH,
+  type MetricsHttpServer,
+  type MetricsHttpServerOptions,
+  startMetricsHttpServer,
+} from './metrics-http-server.js';
 export { NetError, type NetErrorCode } from './net-error.js';
 export {
   DEFAULT_CLOSE_TIMEOUT_MS,

@@ -6,8 +6,11 @@
  *   exit 1  the configuration or the keys are unusable, an ORPort cannot be
  *           opened, or the shutdown did not finish in time
  *
- * The bridge runs as this process (the supervisor) and `Workers` forked
- * worker processes (ForkedWorkerLauncher).
+ * The bridge runs as this process (the supervisor, with the Extended
+ * ORPort front and balancer), `Workers` forked worker processes
+ * (ForkedWorkerLauncher), and the managed pluggable transports the
+ * supervisor launches; a shutdown stops the transports first, then the
+ * front, then the workers.
  *
  * SIGHUP reloads the configuration file, as tor does: a file with errors
  * is reported and the running configuration kept; otherwise new `Log`

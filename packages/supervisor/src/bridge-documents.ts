@@ -9,12 +9,14 @@
  *   RelayBandwidthBurst; "observed" is 0 until relayd measures throughput
  *   (what a freshly started tor bridge publishes too);
  * - uptime: seconds since the supervisor started;
- * - extra-info: no `transport` lines (vanilla ORPort only).
+ * - extra-info: one `transport` line per running pluggable transport
+ *   (@relayd/transports renders them from the transports' states; its
+ *   "transport-info" line when a transport named itself), none without.
  */
 import { type Clock, describeError, RelayError } from '@relayd/common';
 import type { RelaydConfig } from '@relayd/config';
 import type { KeyStore } from '@relayd/keys';
-import { buildBridgeDocuments, type DescriptorBandwidth } from '@relayd/netdoc';
+import { type BridgeExtraInfoOptions, buildBridgeDocuments, type DescriptorBandwidth } from '@relayd/netdoc';
 import { RELAYD_PROTOCOL_LINE } from './protocols.js';
 import type { PublicEndpoint } from './public-address.js';
 
@@ -32,6 +34,8 @@ export interface BridgeDocumentInputs {
   /** The "platform" line, e.g. "relayd 0.1.0 on Linux". */
   readonly platform: string;
   readonly startedAtMs: number;
+  /** The extra-info's transport lines; none when absent. */
+  readonly transports?: Pick<BridgeExtraInfoOptions, 'transports' | 'transportInfo'>;
 }
 
 /** The descriptor's "bandwidth" line values, as tor computes them from the config. */
@@ -73,7 +77,7 @@ export function buildOwnDocuments(inputs: BridgeDocumentInputs, clock: Clock): B
           tapOnionKey: keys.tapOnionKey,
         },
       },
-      { transports: [] },
+      inputs.transports ?? { transports: [] },
     );
     return { ...documents, publishedSeconds };
   } catch (error) {

@@ -13,6 +13,10 @@
  * error are the supervisor's; it writes its own log lines to the
  * destinations of the `Log` lines.
  *
+ * In BalancerMode proxy the balancer listens on the ORPorts instead
+ * (`listenOrPorts: false`), and each worker opens an Extended ORPort
+ * backend with the address and cookie the pool gives it (`extOrBackends`).
+ *
  * The pool's state is written to `DataDirectory/workers.json` (see
  * worker-state-file.ts) whenever it changes, at most once a second.
  */
@@ -34,6 +38,7 @@ import {
 import type { WorkerLauncher, WorkerSet, WorkerSetInit } from './worker-launcher.js';
 import {
   type SpawnWorker,
+  type WorkerExtOrBackend,
   WorkerPool,
   type WorkerPoolOptions,
   type WorkerPoolStatus,
@@ -160,6 +165,7 @@ export class ForkedWorkers implements WorkerSet {
   private readonly stateFile: WorkerStateFile | undefined;
   private stopping: Promise<void> | undefined;
   private stateTimer: TimerHandle | undefined;
+  private readonly changeListeners = new Set<() => void>();
 
   constructor(
     private readonly init: WorkerSetInit,
@@ -190,7 +196,8 @@ export class ForkedWorkers implements WorkerSet {
         logger: modules.logger,
         clock: modules.clock,
         scheduler: modules.scheduler,
-        onChange: () => this.stateChanged(),
+        onChange: () => this.poolChanged(),
+        ...(init.extOrBackends ? { extOrBackends: init.extOrBackends } : {}),
       },
     );
   }
@@ -212,8 +219,9 @@ export class ForkedWorkers implements WorkerSet {
       this.writeState();
       throw new WorkerStartError(`the workers could not start: ${describeError(error)}`, { cause: error });
     }
+    const targets = this.init.listenOrPorts === false ? [] : planListeners(this.config.orPorts);
     try {
-      for (const target of planListeners(this.config.orPorts)) {
+      for (const target of targets) {
         const listener = await this.listen(target);
         this.tcpListeners.push(listener);
         this.bound.push({ host: listener.host, port: listener.port, orPortIndex: target.orPortIndex });
@@ -254,6 +262,15 @@ export class ForkedWorkers implements WorkerSet {
 
   poolStatus(): WorkerPoolStatus {
     return this.pool.status();
+  }
+
+  extOrBackends(): readonly WorkerExtOrBackend[] {
+    return this.pool.extOrBackends();
+  }
+
+  onChange(listener: () => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
   }
 
   stop(): Promise<void> {
@@ -299,6 +316,17 @@ export class ForkedWorkers implements WorkerSet {
         `could not open the ORPort on ${describeListener(target.host, target.port)}: ${describeError(error)}`,
         { cause: error },
       );
+    }
+  }
+
+  private poolChanged(): void {
+    this.stateChanged();
+    for (const listener of this.changeListeners) {
+      try {
+        listener();
+      } catch (error) {
+        this.modules.logger.error({ err: describeError(error) }, `bug: a worker change listener threw`);
+      }
     }
   }
 

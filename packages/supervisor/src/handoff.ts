@@ -16,7 +16,16 @@ import type { HandoffMeta } from '@relayd/ipc';
 import type { TcpSocket } from '@relayd/net';
 
 export type HandoffResult =
-  | { readonly ok: true; readonly workerId: number; readonly pid: number }
+  | {
+      readonly ok: true;
+      readonly workerId: number;
+      readonly pid: number;
+      /**
+       * Settles once the connection has ended in the worker (or the worker
+       * exited); never rejects. Absent when the target cannot tell.
+       */
+      readonly closed?: Promise<void>;
+    }
   | {
       readonly ok: false;
       /** `no-healthy-worker`: every worker is starting, dead or not answering; `stopping`: relayd is shutting down. */

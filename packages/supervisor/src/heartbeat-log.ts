@@ -6,11 +6,12 @@
  *
  *   Heartbeat: relayd's uptime is 1:05 hours, with 3 workers, 12 circuits and 9 channels open.
  *     The workers sent 10.20 MB and received 9.10 MB. Onionskins processed/dropped:
- *     ntor 100/0, ntor_v3 20/0, fast 6/0, tap 0/0.
- *   Heartbeat: worker 2 (pid 4251, up 1:05 hours): 4 circuits, 3 channels, 5 connections received;
- *     sent 3.40 MB, received 3.00 MB; onionskins processed/dropped: ntor 33/0, …
+ *     ntor 100/0, ntor_v3 20/0, fast 6/0, tap 0/0. Connections by transport: vanilla 4, obfs4 17.
+ *   Heartbeat: worker 2 (pid 4251, up 1:05 hours): 4 circuits, 3 channels, 5 connections received
+ *     (vanilla 1, obfs4 4); sent 3.40 MB, received 3.00 MB; onionskins processed/dropped: ntor 33/0, …
  */
 import {
+  type ConnectionsByTransport,
   ONIONSKIN_TYPES,
   type OnionskinStats,
   type StatsTotals,
@@ -55,6 +56,14 @@ function onionskinText(stats: OnionskinStats): string {
     .join(', ');
 }
 
+/** "vanilla 4, obfs4 17": the vanilla count, then each transport's, connections received. */
+export function transportText(counts: ConnectionsByTransport): string {
+  return [
+    `vanilla ${counts.vanilla.connections}`,
+    ...Object.entries(counts.pluggable).map(([name, c]) => `${name} ${c.connections}`),
+  ].join(', ');
+}
+
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
@@ -68,7 +77,8 @@ export function heartbeatLines(uptimeMs: number, workers: readonly WorkerStatsRe
         `Heartbeat: relayd's uptime is ${formatUptime(uptimeMs)}, with ${plural(totals.workers, 'worker')}, ` +
         `${plural(totals.circuits, 'circuit')} and ${plural(totals.channels, 'channel')} open. ` +
         `The workers sent ${formatBytes(totals.bytesSent)} and received ${formatBytes(totals.bytesReceived)}. ` +
-        `Onionskins processed/dropped: ${onionskinText(totals.onionskins)}.`,
+        `Onionskins processed/dropped: ${onionskinText(totals.onionskins)}. ` +
+        `Connections by transport: ${transportText(totals.connectionsByTransport)}.`,
     },
   ];
   for (const w of [...workers].sort((a, b) => a.workerId - b.workerId)) {
@@ -79,7 +89,8 @@ export function heartbeatLines(uptimeMs: number, workers: readonly WorkerStatsRe
       message:
         `Heartbeat: worker ${w.workerId} (pid ${w.pid}, up ${formatUptime(w.uptimeMs)}): ` +
         `${plural(w.circuits, 'circuit')}, ${plural(w.channels, 'channel')}, ` +
-        `${plural(w.connectionsReceived, 'connection')} received; sent ${formatBytes(w.bytesSent)}, ` +
+        `${plural(w.connectionsReceived, 'connection')} received (${transportText(w.connectionsByTransport)}); ` +
+        `sent ${formatBytes(w.bytesSent)}, ` +
         `received ${formatBytes(w.bytesReceived)}; onionskins processed/dropped: ${onionskinText(w.onionskins)}`,
     });
   }

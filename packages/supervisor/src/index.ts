@@ -2,9 +2,11 @@
  * @relayd/supervisor: the process that owns a relayd bridge — keys and
  * their schedule, the workers (in-process, or a pool of forked worker
  * processes behind the supervisor's ORPort listeners, with connection
- * handoff, health checks, fail-over and rolling restarts), the directory
- * cache and its fetcher (snapshots pushed to the workers), the bridge's own
- * descriptor (built, served, written, published), reloads and heartbeats.
+ * handoff, health checks, fail-over and rolling restarts), the Extended
+ * ORPort front and balancer (@relayd/balancer) and the managed pluggable
+ * transports (@relayd/transports), the directory cache and its fetcher
+ * (snapshots pushed to the workers), the bridge's own descriptor (built,
+ * served, written, published), reloads and heartbeats.
  */
 
 // The logger a reload can point at new destinations (relayd's daemon uses it; defined with the workers).
@@ -42,6 +44,7 @@ export {
   type HeartbeatLine,
   heartbeatLines,
   TESTING_HEARTBEAT_LOG_INTERVAL_MS,
+  transportText,
 } from './heartbeat-log.js';
 export {
   DEFAULT_ONION_KEY_GRACE_MS,
@@ -85,8 +88,10 @@ export {
 export {
   defaultWorkerPoolOptions,
   describeExit,
+  type ExtOrBackendPlan,
   restartDelayMs,
   type SpawnWorker,
+  type WorkerExtOrBackend,
   WorkerPool,
   type WorkerPoolModules,
   type WorkerPoolOptions,

@@ -6,9 +6,19 @@
  *
  *   start  ─ keys (loadOrCreateKeys; fingerprint files)
  *          ─ directory store + fetcher (DataDirectory/cached-*: reload, then fetch)
- *          ─ worker(s) via the launcher (ORPorts open)
- *          ─ descriptor + extra-info → store (served over BEGIN_DIR), DataDirectory files,
- *            bridge-lines.txt, and the bridge authorities when PublishServerDescriptor says so
+ *          ─ worker(s) via the launcher (handoff mode: the launcher's ORPorts open)
+ *          ─ the balancer (@relayd/balancer), when there is an Extended ORPort or
+ *            BalancerMode proxy: the ExtORPort front and its cookie file; handoff mode
+ *            gives its connections to the workers (WorkerPool); proxy mode listens on
+ *            the ORPorts too and proxies to the workers' Extended ORPort backends
+ *            (registered as they come and go) and the BalancerBackend lines
+ *          ─ the managed pluggable transports (@relayd/transports), pointed at that front;
+ *            the first documents wait until each has started or failed
+ *          ─ descriptor + extra-info (with the transports' `transport` lines) → store
+ *            (served over BEGIN_DIR), DataDirectory files, bridge-lines.txt (a line per
+ *            running transport), and the bridge authorities when PublishServerDescriptor says so
+ *   when a transport starts, stops or changes its port or ARGS
+ *          ─ descriptor, extra-info and bridge-lines.txt rebuilt, published
  *   every maintenance tick (a minute)
  *          ─ signing key renewal (KeyStore.refreshSigningKey) → new snapshot to the workers
  *          ─ onion key rotation / expiry of the previous key (key-schedule.ts) → new snapshot
@@ -21,7 +31,7 @@
  *   reload (SIGHUP)
  *          ─ reload-plan.ts: live changes applied, worker options by rolling restart,
  *            the rest named in the log as needing a restart
- *   stop   ─ fetcher, worker(s), timers
+ *   stop   ─ fetcher, transports (before the front they use), balancer, worker(s), timers
  *
  * Who runs the workers is the launcher's business: one worker in this
  * process ("in-process", the default here) or `Workers` forked processes
@@ -30,7 +40,22 @@
  * and directory snapshots), never the master identity secret.
  */
 import { type as osType } from 'node:os';
-import { type Clock, describeError, type Logger, type Random, systemClock, utf8 } from '@relayd/common';
+import {
+  type Balancer,
+  type BalancerStats,
+  balancerSettingsFromConfig,
+  startBalancer,
+  workerBackendAddress,
+} from '@relayd/balancer';
+import {
+  type Clock,
+  describeError,
+  type Logger,
+  type Random,
+  RelayError,
+  systemClock,
+  utf8,
+} from '@relayd/common';
 import type { RelaydConfig } from '@relayd/config';
 import { secureRandom } from '@relayd/crypto';
 import {
@@ -42,8 +67,16 @@ import {
 } from '@relayd/dir-cache';
 import { type Scheduler, systemScheduler, type TimerHandle } from '@relayd/engine';
 import { type KeyStore, loadOrCreateKeys } from '@relayd/keys';
-import { httpRequest } from '@relayd/net';
-import type { WorkerStats } from '@relayd/worker';
+import { httpRequest, systemErrorCode } from '@relayd/net';
+import {
+  bridgeLines,
+  extraInfoTransportInfo,
+  extraInfoTransports,
+  ptOrPortTarget,
+  ServerTransportManager,
+  type ServerTransportState,
+} from '@relayd/transports';
+import { type BoundListener, type ListenTarget, planListeners, type WorkerStats } from '@relayd/worker';
 import { type BridgeDocuments, buildOwnDocuments } from './bridge-documents.js';
 import {
   BRIDGE_LINES_FILE,
@@ -72,7 +105,6 @@ import {
   publishedEndpoint,
   resolvePublicAddresses,
   systemAddressEnvironment,
-  vanillaBridgeLine,
 } from './public-address.js';
 import { planReload } from './reload-plan.js';
 import {
@@ -124,6 +156,8 @@ export interface SupervisorModules {
   readonly addressEnvironment?: AddressEnvironment;
   /** How workers are started; default: one worker in this process. */
   readonly launcher?: (services: InProcessServices) => WorkerLauncher;
+  /** How long transports get to stop (stdin closed, then SIGTERM, then SIGKILL); default theirs (2 s each). */
+  readonly transportStopGraceMs?: number;
 }
 
 /** What a reload did. */
@@ -150,6 +184,10 @@ export interface SupervisorStatus {
   readonly pool: WorkerPoolStatus | undefined;
   readonly directory: ReturnType<DirectoryFetcher['status']>;
   readonly publishing: readonly PublishStatus[];
+  /** The Extended ORPort front and balancer, when running. */
+  readonly balancer: BalancerStats | undefined;
+  /** The managed pluggable transports. */
+  readonly transports: readonly ServerTransportState[];
 }
 
 function isLoopback(host: string): boolean {
@@ -192,6 +230,53 @@ function httpPost(config: RelaydConfig): DescriptorPost {
   };
 }
 
+const NO_IPV6 = new Set(['EAFNOSUPPORT', 'EADDRNOTAVAIL']);
+
+/** An address a local process can connect to for a listener bound to `host` (a wildcard means loopback). */
+function connectableHost(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '::1';
+  return host;
+}
+
+/**
+ * Starts the balancer when there is something for it to do: an Extended
+ * ORPort (for the transports), or BalancerMode proxy (then it also listens
+ * on the ORPorts, `orPortTargets`, falling back to IPv4 where the host has
+ * no IPv6, as the workers' own listeners do). Resolves with the balancer,
+ * or undefined in handoff mode without an Extended ORPort.
+ */
+async function startFront(
+  config: RelaydConfig,
+  workers: WorkerSet,
+  orPortTargets: readonly ListenTarget[],
+  services: { readonly logger: Logger; readonly clock: Clock; readonly random: Random },
+): Promise<Balancer | undefined> {
+  const settings = balancerSettingsFromConfig(config);
+  const proxyMode = settings.mode === 'proxy';
+  if (!proxyMode && settings.extOrPorts.length === 0) return undefined;
+  const open = (fallback: boolean) =>
+    startBalancer(
+      {
+        ...settings,
+        orPorts: proxyMode
+          ? orPortTargets.map((t) => ({
+              host: fallback && t.ipv4Fallback ? t.ipv4Fallback : t.host,
+              port: t.port,
+            }))
+          : [],
+      },
+      { handoffTarget: workers.handoff, ...services },
+    );
+  try {
+    return await open(false);
+  } catch (error) {
+    const code = systemErrorCode(error) ?? '';
+    if (proxyMode && orPortTargets.some((t) => t.ipv4Fallback) && NO_IPV6.has(code)) return await open(true);
+    throw error;
+  }
+}
+
 /** What a running supervisor is made of (see Supervisor.start). */
 interface SupervisorParts {
   readonly options: SupervisorOptions;
@@ -204,6 +289,8 @@ interface SupervisorParts {
   readonly service: DirCacheService;
   readonly fetcher: DirectoryFetcher;
   readonly workers: WorkerSet;
+  readonly balancer: Balancer | undefined;
+  readonly transports: ServerTransportManager | undefined;
   readonly endpoint: PublicEndpoint;
   readonly publisher: DescriptorPublisher | undefined;
   readonly startedAtMs: number;
@@ -235,6 +322,12 @@ export class Supervisor {
   private readonly service: DirCacheService;
   private readonly fetcher: DirectoryFetcher;
   private readonly workers: WorkerSet;
+  private readonly balancer: Balancer | undefined;
+  private readonly transports: ServerTransportManager | undefined;
+  /** Workers' Extended ORPort backends registered with the balancer: backend id → pid:port. */
+  private readonly registeredBackends = new Map<string, string>();
+  private unsubscribeWorkers: (() => void) | undefined;
+  private publishedBridgeLines = '';
   private readonly publisher: DescriptorPublisher | undefined;
   private readonly startedAtMs: number;
   private readonly platform: string;
@@ -255,6 +348,8 @@ export class Supervisor {
     this.service = parts.service;
     this.fetcher = parts.fetcher;
     this.workers = parts.workers;
+    this.balancer = parts.balancer;
+    this.transports = parts.transports;
     this.publisher = parts.publisher;
     this.startedAtMs = parts.startedAtMs;
     this.platform = parts.platform;
@@ -266,8 +361,10 @@ export class Supervisor {
 
   /**
    * Starts the bridge. Rejects with a RelayError for an unusable key
-   * directory (KeyStoreError), an address that cannot be worked out, or an
-   * ORPort that cannot be opened; nothing is left running then.
+   * directory (KeyStoreError), an address that cannot be worked out, an
+   * ORPort or Extended ORPort that cannot be opened, or a cookie file that
+   * cannot be written; nothing is left running then. A transport that
+   * cannot start is not fatal: it is logged and retried (transports.md).
    */
   static async start(options: SupervisorOptions, modules: SupervisorModules): Promise<Supervisor> {
     const { config } = options;
@@ -335,15 +432,65 @@ export class Supervisor {
     });
 
     let workers: WorkerSet | undefined;
+    let balancer: Balancer | undefined;
+    let transports: ServerTransportManager | undefined;
     try {
       await fetcher.start();
+      const proxyMode = config.balancerMode === 'proxy';
+      const orPortTargets = planListeners(config.orPorts);
       workers = await launcher.start({
         keys: keys.workerSnapshot(),
         config,
         publicAddresses: [addresses.ipv4, ...(addresses.ipv6 ? [addresses.ipv6] : [])],
         directorySnapshot: () => store.snapshot(),
+        // Proxy mode: the balancer holds the ORPorts; each worker gets an Extended ORPort backend of its own.
+        listenOrPorts: !proxyMode,
+        ...(proxyMode
+          ? { extOrBackends: { address: workerBackendAddress, cookie: () => random.bytes(32) } }
+          : {}),
       });
-      const endpoint = publishedEndpoint(config, addresses, workers.listeners);
+      balancer = await startFront(config, workers, orPortTargets, {
+        logger: modules.logger,
+        clock,
+        random,
+      });
+      const listeners: readonly BoundListener[] =
+        proxyMode && balancer
+          ? balancer.orPorts.map((bound, i) => ({
+              host: bound.host,
+              port: bound.port,
+              orPortIndex: orPortTargets[i]!.orPortIndex,
+            }))
+          : workers.listeners;
+      if (config.serverTransportPlugins.some((p) => p.kind === 'exec')) {
+        const front = balancer?.extOrPorts[0];
+        if (!front || balancer?.cookieFile === undefined) {
+          throw new RelayError(
+            'bad-config',
+            'NO_EXT_OR_PORT',
+            'the pluggable transports need an Extended ORPort (ExtORPort)',
+          );
+        }
+        const orPort = ptOrPortTarget(config.orPorts, listeners);
+        transports = new ServerTransportManager(
+          {
+            config,
+            endpoints: {
+              extOrPort: { address: connectableHost(front.host), port: front.port },
+              authCookieFile: balancer.cookieFile,
+              ...(orPort ? { orPort } : {}),
+            },
+            ...(modules.transportStopGraceMs !== undefined
+              ? { stopGraceMs: modules.transportStopGraceMs }
+              : {}),
+          },
+          { logger: modules.logger, clock, timers: scheduler },
+        );
+        transports.start();
+        // The first descriptor and bridge lines include the transports that start (each launch is bounded).
+        await transports.settled();
+      }
+      const endpoint = publishedEndpoint(config, addresses, listeners);
       logger.notice(
         { address: endpoint.ipv4, orPort: endpoint.orPort, source: endpoint.source },
         `publishing ${endpoint.ipv4}:${endpoint.orPort} as the bridge's address (from ${endpoint.source})`,
@@ -369,6 +516,8 @@ export class Supervisor {
         service,
         fetcher,
         workers,
+        balancer,
+        transports,
         endpoint,
         publisher,
         startedAtMs,
@@ -380,6 +529,8 @@ export class Supervisor {
     } catch (error) {
       fetcher.stop();
       service.close();
+      await transports?.stop();
+      await balancer?.close();
       await workers?.stop();
       throw error;
     }
@@ -389,9 +540,9 @@ export class Supervisor {
     return this.keys.fingerprint();
   }
 
-  /** The lines written to bridge-lines.txt. */
+  /** The lines written to bridge-lines.txt: the vanilla line, then one per running transport. */
   get bridgeLines(): readonly string[] {
-    return [vanillaBridgeLine(this.endpoint, this.keys.fingerprint())];
+    return this.bridgeLineSet().lines;
   }
 
   /** The documents being served (and published). */
@@ -429,7 +580,14 @@ export class Supervisor {
       pool: this.workers.poolStatus(),
       directory: this.fetcher.status(),
       publishing: this.publisher?.status() ?? [],
+      balancer: this.balancer?.stats(),
+      transports: this.transports?.states() ?? [],
     };
+  }
+
+  /** The balancer (Extended ORPort front), when one runs. */
+  get front(): Balancer | undefined {
+    return this.balancer;
   }
 
   /** Runs one maintenance pass now (tests; also what the timer does). */
@@ -516,8 +674,12 @@ export class Supervisor {
       if (this.heartbeatTimer !== undefined) this.scheduler.clearTimeout(this.heartbeatTimer);
       this.heartbeatTimer = undefined;
       this.fetcher.stop();
+      this.unsubscribeWorkers?.();
       await this.maintaining?.catch(() => {});
       await this.reloading?.catch(() => {});
+      // The transports first (they forward into the front), then the front, then the workers behind it.
+      await this.transports?.stop();
+      await this.balancer?.close();
       await this.workers.stop();
       this.service.close();
       this.logger.notice({}, 'relayd stopped');
@@ -530,9 +692,17 @@ export class Supervisor {
   /** Serves and writes the first documents, and arms the timers. */
   private install(): void {
     this.installDocuments();
-    const lines = this.bridgeLines;
-    writeDataFile(this.config.dataDirectory, BRIDGE_LINES_FILE, bridgeLinesText(lines));
-    for (const line of lines) this.logger.notice({}, `bridge line: ${line}`);
+    this.writeBridgeLines();
+    if (this.balancer?.mode === 'proxy') {
+      this.unsubscribeWorkers = this.workers.onChange(() => this.syncBackends());
+      this.syncBackends();
+    }
+    this.transports?.onPublishedChange(() => {
+      if (this.stopping) return;
+      this.rebuild('the pluggable transports changed');
+      this.writeBridgeLines();
+      void this.publish();
+    });
     this.store.onChange((change) => {
       this.scheduleDirectoryPush();
       if (change === 'consensus' || change === 'microdescriptors') this.noteDirectoryProgress();
@@ -574,6 +744,8 @@ export class Supervisor {
   }
 
   private build(): BridgeDocuments {
+    const states = this.transports?.states() ?? [];
+    const transportInfo = extraInfoTransportInfo(states);
     return buildOwnDocuments(
       {
         config: this.config,
@@ -581,9 +753,60 @@ export class Supervisor {
         endpoint: this.endpoint,
         platform: this.platform,
         startedAtMs: this.startedAtMs,
+        transports: {
+          transports: extraInfoTransports(states, { ipv4: this.endpoint.ipv4 }),
+          ...(transportInfo ? { transportInfo } : {}),
+        },
       },
       this.clock,
     );
+  }
+
+  private bridgeLineSet(): ReturnType<typeof bridgeLines> {
+    return bridgeLines({
+      fingerprint: this.keys.fingerprint(),
+      addresses: { ipv4: this.endpoint.ipv4 },
+      orPort: this.endpoint.orPort,
+      transports: this.transports?.states() ?? [],
+    });
+  }
+
+  /** Writes bridge-lines.txt and logs its lines when they changed. */
+  private writeBridgeLines(): void {
+    const { lines, skipped } = this.bridgeLineSet();
+    const text = bridgeLinesText(lines);
+    if (text === this.publishedBridgeLines) return;
+    this.publishedBridgeLines = text;
+    writeDataFile(this.config.dataDirectory, BRIDGE_LINES_FILE, text);
+    for (const line of lines) this.logger.notice({}, `bridge line: ${line}`);
+    for (const { transport, reason } of skipped) {
+      this.logger.warn({ transport }, `no bridge line for transport ${transport}: ${reason}`);
+    }
+  }
+
+  /**
+   * Proxy mode: makes the balancer's set of worker backends what the
+   * workers offer now — a new or replaced worker is added (a backend id is
+   * its slot, "worker N": a replacement takes its predecessor's place), a
+   * draining, dead or silent one removed. Connections already proxied to a
+   * removed backend run on.
+   */
+  private syncBackends(): void {
+    const balancer = this.balancer;
+    if (balancer?.mode !== 'proxy' || this.stopping) return;
+    const wanted = new Map(this.workers.extOrBackends().map((b) => [`worker ${b.workerId}`, b]));
+    for (const [id, backend] of wanted) {
+      const key = `${backend.pid}:${backend.port}`;
+      if (this.registeredBackends.get(id) === key) continue;
+      balancer.addBackend({ id, host: backend.host, port: backend.port, cookie: { bytes: backend.cookie } });
+      this.registeredBackends.set(id, key);
+    }
+    for (const id of [...this.registeredBackends.keys()]) {
+      if (wanted.has(id)) continue;
+      balancer.removeBackend(id);
+      this.registeredBackends.delete(id);
+      this.logger.info({ backend: id }, `backend ${id} removed: the worker takes no new connections`);
+    }
   }
 
   /** Hands the current documents to the directory cache and writes them to the DataDirectory. */

@@ -10,6 +10,11 @@
  *   processes, the ORPorts held by the supervisor, every connection handed
  *   to a worker with its socket.
  *
+ * In BalancerMode proxy the balancer, not the launcher, listens on the
+ * ORPorts (`listenOrPorts: false`), and every worker opens an Extended
+ * ORPort backend (`extOrBackends`) that the supervisor registers with the
+ * balancer as the set's `extOrBackends()` change.
+ *
  * Everything a worker is told is plain data (key snapshots without the
  * master identity secret, directory snapshots, the parsed configuration).
  */
@@ -18,9 +23,17 @@ import type { RelaydConfig } from '@relayd/config';
 import type { DirectorySnapshot } from '@relayd/dir-cache';
 import type { DirectoryService } from '@relayd/engine';
 import type { WorkerKeySnapshot } from '@relayd/keys';
-import { type BoundListener, startWorker, WORKER_START_DATA_VERSION, type WorkerStats } from '@relayd/worker';
+import type { TcpSocket } from '@relayd/net';
+import {
+  type BoundListener,
+  type ExtOrBackendListener,
+  listenExtOrBackend,
+  startWorker,
+  WORKER_START_DATA_VERSION,
+  type WorkerStats,
+} from '@relayd/worker';
 import type { HandoffTarget } from './handoff.js';
-import type { WorkerPool, WorkerPoolStatus } from './worker-pool.js';
+import type { ExtOrBackendPlan, WorkerExtOrBackend, WorkerPool, WorkerPoolStatus } from './worker-pool.js';
 
 /** What the workers start from. */
 export interface WorkerSetInit {
@@ -30,6 +43,10 @@ export interface WorkerSetInit {
   readonly publicAddresses: readonly string[];
   /** The directory documents a worker starting now begins with. */
   readonly directorySnapshot: () => DirectorySnapshot;
+  /** Open the ORPorts (default true); false when the balancer accepts them (BalancerMode proxy). */
+  readonly listenOrPorts?: boolean;
+  /** Give every worker an Extended ORPort backend for the balancer (BalancerMode proxy). */
+  readonly extOrBackends?: ExtOrBackendPlan;
 }
 
 /** The running workers, as the supervisor drives them. */
@@ -57,6 +74,10 @@ export interface WorkerSet {
   stats(): readonly WorkerStats[];
   /** The pool's state, for forked workers. */
   poolStatus(): WorkerPoolStatus | undefined;
+  /** The workers' Extended ORPort backends taking new connections now (with `extOrBackends`). */
+  extOrBackends(): readonly WorkerExtOrBackend[];
+  /** Calls `listener` after the workers changed (what `extOrBackends()` lists may have). Returns an unsubscribe function. */
+  onChange(listener: () => void): () => void;
   /** Stops every worker and closes the listeners. Idempotent. */
   stop(): Promise<void>;
 }
@@ -74,29 +95,58 @@ export interface InProcessServices {
   readonly logger: Logger;
 }
 
+/** Settles once `socket` has closed (at once if it already has). */
+function whenClosed(socket: TcpSocket): Promise<void> {
+  if (socket.destroyed) return Promise.resolve();
+  return new Promise((resolve) => socket.once('close', () => resolve()));
+}
+
 /** Runs one worker inside this process, sharing the supervisor's directory service and logger. */
 export function inProcessWorkerLauncher(services: InProcessServices): WorkerLauncher {
   return {
     kind: 'in-process',
     async start(init) {
+      const workerId = 1;
       const handle = await startWorker(
         {
           version: WORKER_START_DATA_VERSION,
-          workerId: 1,
+          workerId,
           keys: init.keys,
           config: init.config,
           publicAddresses: init.publicAddresses,
         },
-        services,
+        { ...services, openListeners: init.listenOrPorts !== false },
       );
+      let backend: { listener: ExtOrBackendListener; cookie: Uint8Array } | undefined;
+      if (init.extOrBackends) {
+        const cookie = init.extOrBackends.cookie();
+        try {
+          const listener = await listenExtOrBackend({
+            host: init.extOrBackends.address(workerId),
+            port: 0,
+            cookie,
+            logger: services.logger.child({ module: 'worker', worker: workerId }),
+            accept: (socket, meta) => handle.acceptConnection(socket, meta),
+          });
+          backend = { listener, cookie };
+        } catch (error) {
+          await handle.stop();
+          throw error;
+        }
+      }
+      const stop = async () => {
+        await backend?.listener.close();
+        await handle.stop();
+      };
       return {
         kind: 'in-process',
         listeners: handle.listeners,
         handoff: {
           pick: () => ({ workerId: handle.workerId, pid: process.pid }),
           handOff(socket, meta) {
+            const closed = whenClosed(socket);
             handle.acceptConnection(socket, meta);
-            return { ok: true, workerId: handle.workerId, pid: process.pid };
+            return { ok: true, workerId: handle.workerId, pid: process.pid, closed };
           },
         },
         pool: undefined,
@@ -106,7 +156,22 @@ export function inProcessWorkerLauncher(services: InProcessServices): WorkerLaun
         reconfigure: async (_config, restartWorkers) => !restartWorkers,
         stats: () => [handle.stats()],
         poolStatus: () => undefined,
-        stop: () => handle.stop(),
+        extOrBackends: () =>
+          backend
+            ? [
+                {
+                  workerId,
+                  pid: process.pid,
+                  generation: 1,
+                  host: backend.listener.host,
+                  port: backend.listener.port,
+                  cookie: backend.cookie,
+                },
+              ]
+            : [],
+        // Nothing about one in-process worker changes what the supervisor sees.
+        onChange: () => () => {},
+        stop,
       };
     },
   };

@@ -18,6 +18,14 @@
  * - Rolling restart: `restartWorker(id)` starts the new process first and
  *   drains the old one only once the new one is ready; `rollingRestart()`
  *   does that slot by slot. `resize(n)` adds slots or drains the surplus.
+ * - Connections: every handoff carries a connection id; the worker reports
+ *   the ids of connections that ended (`closed`), and `handOff` returns a
+ *   promise that settles then (or when the worker exits), so the balancer's
+ *   per-address limit counts live connections.
+ * - Extended ORPort backends (BalancerMode proxy): with `extOrBackends`,
+ *   each new process is told a loopback address and a fresh 32-byte cookie,
+ *   opens its Extended ORPort there and reports the port with `ready`;
+ *   `extOrBackends()` lists those of the ready, healthy slot workers.
  * - Broadcast: key snapshots, directory snapshots and configuration reach
  *   every live worker, draining ones included (they still serve clients);
  *   a new worker starts from the latest of each (`startData`).
@@ -31,6 +39,7 @@ import type { DirectorySnapshot } from '@relayd/dir-cache';
 import { type Scheduler, systemScheduler, type TimerHandle } from '@relayd/engine';
 import {
   decodeFromWorkerMessage,
+  type ExtOrBackendSpec,
   type FromWorkerMessage,
   type HandoffMeta,
   message,
@@ -60,7 +69,28 @@ export interface WorkerProcessEvents {
 export type SpawnWorker = (workerId: number, events: WorkerProcessEvents) => WorkerProcessHandle;
 
 /** What a new worker starts from (the latest keys, config, addresses and directory). */
-export type WorkerStartSource = () => Omit<StartMessage, 'v' | 'kind' | 'workerId' | 'heartbeatIntervalMs'>;
+export type WorkerStartSource = () => Omit<
+  StartMessage,
+  'v' | 'kind' | 'workerId' | 'heartbeatIntervalMs' | 'extOrBackend'
+>;
+
+/** Where workers open their Extended ORPort backends (BalancerMode proxy). */
+export interface ExtOrBackendPlan {
+  /** The loopback address of slot `workerId`'s backend (the balancer's `workerBackendAddress`). */
+  address(workerId: number): string;
+  /** A fresh 32-byte cookie for each new worker process. */
+  cookie(): Uint8Array;
+}
+
+/** A worker's Extended ORPort backend, listening. */
+export interface WorkerExtOrBackend {
+  readonly workerId: number;
+  readonly pid: number | undefined;
+  readonly generation: number;
+  readonly host: string;
+  readonly port: number;
+  readonly cookie: Uint8Array;
+}
 
 export interface WorkerPoolOptions {
   readonly workers: number;
@@ -110,6 +140,10 @@ export interface WorkerProcessStatus {
   readonly lastHeartbeatMs: number | undefined;
   /** Connections handed to this process. */
   readonly handedOff: number;
+  /** Of those, the ones it has not reported as ended yet. */
+  readonly openConnections: number;
+  /** Its Extended ORPort backend's port, once listening (BalancerMode proxy). */
+  readonly extOrBackendPort: number | undefined;
   readonly exit: { readonly code: number | null; readonly signal: string | null } | undefined;
   /** The last heartbeat's statistics. */
   readonly stats: WorkerStatsReport | undefined;
@@ -147,6 +181,11 @@ class WorkerInstance {
   /** Monotonic deadline of a drain or stop, after which it is killed. */
   deadlineMs: number | undefined;
   process!: WorkerProcessHandle;
+  /** Handed-off connections not reported closed yet: id → settles the handoff's `closed`. */
+  readonly openConnections = new Map<number, () => void>();
+  /** What it was asked to open (BalancerMode proxy), and the port it reported. */
+  extOrBackend: ExtOrBackendSpec | undefined;
+  extOrBackendPort: number | undefined;
   private readonly readyWaiters: ((ready: boolean) => void)[] = [];
   private readonly exitWaiters: (() => void)[] = [];
 
@@ -183,6 +222,19 @@ class WorkerInstance {
   settleExit(): void {
     this.settleReady(false);
     for (const waiter of this.exitWaiters.splice(0)) waiter();
+    // Whatever it still held is gone with it.
+    for (const settle of this.openConnections.values()) settle();
+    this.openConnections.clear();
+  }
+
+  /** Settles the `closed` promise of each of these connections. */
+  connectionsClosed(ids: readonly number[]): void {
+    for (const id of ids) {
+      const settle = this.openConnections.get(id);
+      if (!settle) continue;
+      this.openConnections.delete(id);
+      settle();
+    }
   }
 
   /** Load as the pool judges it: the last report plus what it was sent since. */
@@ -203,6 +255,8 @@ class WorkerInstance {
       readyAtMs: this.readyAtMs,
       lastHeartbeatMs: this.lastHeartbeatMs,
       handedOff: this.handedOff,
+      openConnections: this.openConnections.size,
+      extOrBackendPort: this.extOrBackendPort,
       exit: this.exit,
       stats: this.stats,
     };
@@ -229,6 +283,8 @@ export interface WorkerPoolModules {
   readonly scheduler?: Scheduler;
   /** Called after anything `status()` shows changed (a state, a heartbeat, a handoff). */
   readonly onChange?: () => void;
+  /** Give every worker an Extended ORPort backend (BalancerMode proxy). */
+  readonly extOrBackends?: ExtOrBackendPlan;
 }
 
 /** The delay before the `failures`-th consecutive replacement (1-based). */
@@ -251,6 +307,7 @@ export class WorkerPool implements HandoffTarget {
   private healthTimer: TimerHandle | undefined;
   private stopping: Promise<void> | undefined;
   private handedOffTotal = 0;
+  private nextConnectionId = 1;
   private refused = 0;
   private refusedSinceWarning = 0;
   private lastRefusalWarningMs = Number.NEGATIVE_INFINITY;
@@ -307,21 +364,47 @@ export class WorkerPool implements HandoffTarget {
     }
     instance.handedOff++;
     this.handedOffTotal++;
+    const connectionId = this.nextConnectionId++;
+    const closed = new Promise<void>((resolve) => instance.openConnections.set(connectionId, resolve));
     const onSent = (error: Error | null) => {
       if (!error) return;
       socket.destroy();
+      instance.connectionsClosed([connectionId]);
       this.logger.info(
         { worker: instance.workerId, err: error.message },
         `could not hand a connection to worker ${instance.workerId}: ${error.message}`,
       );
     };
     try {
-      instance.process.send(message({ kind: 'handoff', meta }), socket, onSent);
+      instance.process.send(message({ kind: 'handoff', meta, connectionId }), socket, onSent);
     } catch (error) {
       onSent(error instanceof Error ? error : new Error(describeError(error)));
     }
     this.changed();
-    return { ok: true, workerId: instance.workerId, pid: instance.pid ?? 0 };
+    return { ok: true, workerId: instance.workerId, pid: instance.pid ?? 0, closed };
+  }
+
+  /**
+   * The Extended ORPort backends of the workers that take new connections
+   * (ready and healthy, in their slot): what the balancer's proxy mode
+   * should be choosing from now. Empty without `extOrBackends`.
+   */
+  extOrBackends(): WorkerExtOrBackend[] {
+    const out: WorkerExtOrBackend[] = [];
+    for (const slot of this.slots) {
+      const instance = slot.current;
+      if (instance?.state !== 'ready' || !instance.healthy) continue;
+      if (!instance.extOrBackend || instance.extOrBackendPort === undefined) continue;
+      out.push({
+        workerId: instance.workerId,
+        pid: instance.pid,
+        generation: instance.generation,
+        host: instance.extOrBackend.host,
+        port: instance.extOrBackendPort,
+        cookie: instance.extOrBackend.cookie,
+      });
+    }
+    return out;
   }
 
   /** The latest statistics of every serving worker (ready, or draining its clients). */
@@ -535,6 +618,10 @@ export class WorkerPool implements HandoffTarget {
       return instance;
     }
     const data = this.modules.startData();
+    const backends = this.modules.extOrBackends;
+    if (backends) {
+      instance.extOrBackend = { host: backends.address(slot.workerId), cookie: backends.cookie() };
+    }
     this.send(
       instance,
       message({
@@ -542,6 +629,7 @@ export class WorkerPool implements HandoffTarget {
         workerId: slot.workerId,
         heartbeatIntervalMs: this.options.heartbeatIntervalMs,
         ...data,
+        ...(instance.extOrBackend ? { extOrBackend: instance.extOrBackend } : {}),
       }),
     );
     this.logger.info(
@@ -573,6 +661,15 @@ export class WorkerPool implements HandoffTarget {
         instance.healthy = true;
         instance.readyAtMs = now;
         instance.lastHeartbeatMs = now;
+        if (instance.extOrBackend) {
+          instance.extOrBackendPort = msg.extOrBackendPort;
+          if (msg.extOrBackendPort === undefined) {
+            this.logger.warn(
+              { worker: instance.workerId, workerPid: instance.pid },
+              `bug: worker ${instance.workerId} is ready without its Extended ORPort backend; the balancer cannot use it`,
+            );
+          }
+        }
         this.logger.notice(
           { worker: instance.workerId, workerPid: instance.pid, generation: instance.generation },
           `worker ${instance.workerId} ready (pid ${instance.pid})`,
@@ -600,6 +697,9 @@ export class WorkerPool implements HandoffTarget {
         }
         break;
       }
+      case 'closed':
+        instance.connectionsClosed(msg.connectionIds);
+        break;
       case 'error': {
         const log = msg.fatal ? this.logger.error : this.logger.warn;
         log.call(

@@ -8,10 +8,12 @@
  *
  *   { "version": 1, "written": "…", "supervisorPid": 4242,
  *     "handedOff": 120, "refused": 0,
- *     "totals": { "workers": 3, "channels": …, "circuits": …, "onionskins": {…}, … },
+ *     "totals": { "workers": 3, "channels": …, "circuits": …, "onionskins": {…},
+ *                 "connectionsByTransport": { "vanilla": {…}, "pluggable": { "obfs4": {…} } }, … },
  *     "workers": [ { "workerId": 1, "pid": 4250, "generation": 1, "state": "ready",
  *                    "healthy": true, "startedAt": "…", "readyAt": "…", "lastHeartbeat": "…",
- *                    "handedOff": 40, "deaths": 0, "restartDue": null,
+ *                    "handedOff": 40, "openConnections": 12, "extOrBackendPort": null,
+ *                    "deaths": 0, "restartDue": null,
  *                    "replacement": null, "stats": { …the heartbeat's WorkerStatsReport… } }, … ],
  *     "draining": [ …processes draining after a restart or a shrink, same fields… ] }
  */
@@ -35,6 +37,10 @@ export interface WorkerProcessRecord {
   readonly readyAt: string | null;
   readonly lastHeartbeat: string | null;
   readonly handedOff: number;
+  /** Handed-off connections the worker has not reported as ended. */
+  readonly openConnections: number;
+  /** Its Extended ORPort backend's port (BalancerMode proxy), else null. */
+  readonly extOrBackendPort: number | null;
   readonly exit: WorkerProcessStatus['exit'] | null;
   readonly stats: WorkerStatsReport | null;
 }
@@ -72,6 +78,8 @@ export function workerStateDocument(status: WorkerPoolStatus, clock: Clock): Wor
     readyAt: wall(p.readyAtMs),
     lastHeartbeat: wall(p.lastHeartbeatMs),
     handedOff: p.handedOff,
+    openConnections: p.openConnections,
+    extOrBackendPort: p.extOrBackendPort ?? null,
     exit: p.exit ?? null,
     stats: p.stats ?? null,
   });

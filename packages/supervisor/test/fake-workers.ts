@@ -6,6 +6,7 @@
 import type { Clock, Logger } from '@relayd/common';
 import type { Scheduler, TimerHandle } from '@relayd/engine';
 import {
+  emptyConnectionsByTransport,
   emptyOnionskinStats,
   type FromWorkerMessage,
   message,
@@ -106,8 +107,23 @@ export class FakeWorkerProcess implements WorkerProcessHandle {
     this.events.message(msg);
   }
 
+  /** Answers `ready`; with the port of the Extended ORPort backend when the start data asked for one. */
   ready(): void {
-    this.reply(message({ kind: 'ready', workerId: this.workerId, pid: this.pid }));
+    const start = this.sent.find((s) => s.message.kind === 'start')?.message;
+    const backend = start?.kind === 'start' && start.extOrBackend !== undefined;
+    this.reply(
+      message({
+        kind: 'ready',
+        workerId: this.workerId,
+        pid: this.pid,
+        ...(backend ? { extOrBackendPort: 40_000 + this.pid } : {}),
+      }),
+    );
+  }
+
+  /** Reports handed-off connections as ended. */
+  closed(connectionIds: readonly number[]): void {
+    this.reply(message({ kind: 'closed', connectionIds }));
   }
 
   heartbeat(overrides: Partial<WorkerStatsReport> = {}): void {
@@ -139,6 +155,7 @@ export function fakeStats(
     linksAccepted: 0,
     linkHandshakesFailed: 0,
     connectionsReceived: 0,
+    connectionsByTransport: emptyConnectionsByTransport(),
     onionskins: emptyOnionskinStats(),
     cellsReceived: 0,
     cellsSent: 0,

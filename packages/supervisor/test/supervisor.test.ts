@@ -213,6 +213,7 @@ describe('supervisor', { timeout: 60_000 }, () => {
       total?.message ?? '',
       /^Heartbeat: relayd's uptime is .* with 1 worker, \d+ circuits? and \d+ channels? open\./,
     );
+    assert.match(total?.message ?? '', /Connections by transport: vanilla \d+\.$/);
     const worker = lines.find((l) => (l.fields as { heartbeat?: string }).heartbeat === 'worker');
     assert.ok(worker);
     assert.match(worker.message, /^Heartbeat: worker 1 \(pid \d+, up /);

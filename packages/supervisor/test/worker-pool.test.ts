@@ -7,8 +7,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RelaydConfig } from '@relayd/config';
+import { IPC_PROTOCOL_VERSION } from '@relayd/ipc';
 import type { WorkerKeySnapshot } from '@relayd/keys';
-import { restartDelayMs, WorkerPool, type WorkerPoolOptions, workerStateDocument } from '../src/index.js';
+import {
+  type ExtOrBackendPlan,
+  restartDelayMs,
+  WorkerPool,
+  type WorkerPoolOptions,
+  workerStateDocument,
+} from '../src/index.js';
 import { FakeSocket, FakeSpawner, FakeTime, type LogLine, recordingLogger, settle } from './fake-workers.js';
 
 const KEYS = { version: 1, marker: 'keys-1' } as unknown as WorkerKeySnapshot;
@@ -21,7 +28,11 @@ const DIRECTORY = {
   extraInfo: undefined,
 };
 
-function makePool(workers: number, options: Partial<WorkerPoolOptions> = {}) {
+function makePool(
+  workers: number,
+  options: Partial<WorkerPoolOptions> = {},
+  extOrBackends?: ExtOrBackendPlan,
+) {
   const time = new FakeTime();
   const spawner = new FakeSpawner(time);
   const lines: LogLine[] = [];
@@ -38,13 +49,18 @@ function makePool(workers: number, options: Partial<WorkerPoolOptions> = {}) {
       onChange: () => {
         changes++;
       },
+      ...(extOrBackends ? { extOrBackends } : {}),
     },
   );
   return { time, spawner, pool, lines, changes: () => changes };
 }
 
-async function started(workers: number, options: Partial<WorkerPoolOptions> = {}) {
-  const made = makePool(workers, options);
+async function started(
+  workers: number,
+  options: Partial<WorkerPoolOptions> = {},
+  extOrBackends?: ExtOrBackendPlan,
+) {
+  const made = makePool(workers, options, extOrBackends);
   const starting = made.pool.start();
   await made.time.advance(10);
   await starting;
@@ -145,16 +161,104 @@ describe('WorkerPool', () => {
       transportName: 'obfs4',
       leftover,
     });
-    assert.deepEqual(result, { ok: true, workerId: 1, pid: spawner.latest(1).pid });
+    assert.ok(result.ok);
+    assert.deepEqual(
+      { ok: result.ok, workerId: result.workerId, pid: result.pid },
+      { ok: true, workerId: 1, pid: spawner.latest(1).pid },
+    );
+    assert.ok(result.closed instanceof Promise);
     const sent = spawner.latest(1).sent.at(-1)!;
     assert.equal(sent.socket, socket.asSocket());
     assert.deepEqual(sent.message, {
-      v: 1,
+      v: IPC_PROTOCOL_VERSION,
       kind: 'handoff',
       meta: { clientAddress: { address: '198.51.100.7', port: 4444 }, transportName: 'obfs4', leftover },
+      connectionId: 1,
     });
     assert.equal(socket.destroyed, false);
     assert.equal(pool.status().slots[0]!.current?.handedOff, 1);
+  });
+
+  it('settles a handoff once the worker reports the connection ended, or exits', async () => {
+    const { spawner, pool, time } = await started(2);
+    const settled: number[] = [];
+    const ids: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const result = pool.handOff(new FakeSocket().asSocket());
+      assert.ok(result.ok && result.closed);
+      const sent = spawner.latest(result.workerId).sent.at(-1)!.message;
+      assert.ok(sent.kind === 'handoff' && sent.connectionId !== undefined);
+      ids.push(sent.connectionId);
+      void result.closed.then(() => settled.push(sent.connectionId!));
+    }
+    assert.deepEqual(ids, [1, 2, 3, 4], 'every handoff has its own id');
+    assert.equal(pool.status().slots[0]!.current?.openConnections, 2);
+    // Worker 1 holds 1 and 3; worker 2 holds 2 and 4. Worker 1 reports 3 (and an id it never had).
+    spawner.latest(1).closed([3, 99]);
+    await settle();
+    assert.deepEqual(settled, [3]);
+    assert.equal(pool.status().slots[0]!.current?.openConnections, 1);
+    // Worker 2 reporting 1 (worker 1's) changes nothing.
+    spawner.latest(2).closed([1]);
+    await settle();
+    assert.deepEqual(settled, [3]);
+    // Worker 1 dies: what it held is gone with it.
+    spawner.latest(1).die(null, 'SIGKILL');
+    await settle();
+    assert.deepEqual(settled.sort(), [1, 3]);
+    const stopping = pool.stop();
+    await time.advance(25_000);
+    await stopping;
+    assert.deepEqual(settled.sort(), [1, 2, 3, 4]);
+  });
+
+  it('gives each new worker process an Extended ORPort backend and lists the ready, healthy ones', async () => {
+    let cookies = 0;
+    const plan: ExtOrBackendPlan = {
+      address: (workerId) => `127.0.2.${workerId}`,
+      cookie: () => new Uint8Array(32).fill(++cookies),
+    };
+    const { spawner, pool, time } = await started(2, { unhealthyAfterMs: 15_000 }, plan);
+    const start = spawner.latest(2).sent[0]!.message;
+    assert.ok(start.kind === 'start');
+    assert.deepEqual(start.extOrBackend, { host: '127.0.2.2', cookie: new Uint8Array(32).fill(2) });
+    const listed = pool.extOrBackends();
+    assert.deepEqual(
+      listed.map((b) => [b.workerId, b.host, b.port, b.cookie[0], b.generation]),
+      [
+        [1, '127.0.2.1', 40_000 + spawner.latest(1).pid, 1, 1],
+        [2, '127.0.2.2', 40_000 + spawner.latest(2).pid, 2, 1],
+      ],
+    );
+    assert.equal(pool.status().slots[1]!.current?.extOrBackendPort, 40_000 + spawner.latest(2).pid);
+    // A restarted slot gets a new process with a new cookie; the old one is no longer listed once it drains.
+    const restarting = pool.restartWorker(1);
+    await time.advance(10);
+    assert.ok(await restarting);
+    const again = pool.extOrBackends().find((b) => b.workerId === 1)!;
+    assert.equal(again.generation, 2);
+    assert.equal(again.cookie[0], 3);
+    assert.equal(again.pid, spawner.latest(1).pid);
+    // A worker that stops answering is not listed; it is again once it answers.
+    for (let i = 0; i < 4; i++) {
+      spawner.latest(1).heartbeat();
+      await time.advance(5_000);
+    }
+    assert.deepEqual(
+      pool.extOrBackends().map((b) => b.workerId),
+      [1],
+    );
+    spawner.latest(2).heartbeat();
+    await time.advance(1);
+    assert.deepEqual(
+      pool.extOrBackends().map((b) => b.workerId),
+      [1, 2],
+    );
+    // Without a plan, nothing is listed and no start data asks for a backend.
+    const plain = await started(1);
+    assert.deepEqual(plain.pool.extOrBackends(), []);
+    const plainStart = plain.spawner.latest(1).sent[0]!.message;
+    assert.ok(plainStart.kind === 'start' && plainStart.extOrBackend === undefined);
   });
 
   it('a connection no worker can take is closed and counted', async () => {
@@ -266,7 +370,11 @@ describe('WorkerPool', () => {
     next.ready();
     assert.equal(await restarting, true);
     assert.equal(old.sent.at(-1)!.message.kind, 'drain');
-    assert.deepEqual(old.sent.at(-1)!.message, { v: 1, kind: 'drain', timeoutMs: 120_000 });
+    assert.deepEqual(old.sent.at(-1)!.message, {
+      v: IPC_PROTOCOL_VERSION,
+      kind: 'drain',
+      timeoutMs: 120_000,
+    });
     assert.equal(pool.status().slots[0]!.current?.pid, next.pid);
     assert.deepEqual(
       pool.status().draining.map((d) => d.pid),
@@ -381,7 +489,11 @@ describe('WorkerPool', () => {
     });
     await settle();
     for (const id of [1, 2])
-      assert.deepEqual(spawner.latest(id).sent.at(-1)!.message, { v: 1, kind: 'drain', timeoutMs: 5_000 });
+      assert.deepEqual(spawner.latest(id).sent.at(-1)!.message, {
+        v: IPC_PROTOCOL_VERSION,
+        kind: 'drain',
+        timeoutMs: 5_000,
+      });
     spawner.latest(1).die(0, null);
     await settle();
     assert.equal(drained, false);
@@ -406,9 +518,9 @@ describe('WorkerPool', () => {
       null,
       42,
       'ready',
-      { v: 1, kind: 'ready' },
+      { v: IPC_PROTOCOL_VERSION, kind: 'ready' },
       { v: 9, kind: 'heartbeat' },
-      { v: 1, kind: 'heartbeat', stats: {} },
+      { v: IPC_PROTOCOL_VERSION, kind: 'heartbeat', stats: {} },
     ]) {
       spawner.latest(1).reply(junk);
     }

@@ -34,6 +34,8 @@ export {
   RELAYD_READY,
   RelaydBridgeNode,
   type RelaydTorrcSpec,
+  type RelaydTransportListen,
+  type RelaydTransportSpec,
   relaydTorrc,
   type StartRelaydBridgeOptions,
   startRelaydBridge,

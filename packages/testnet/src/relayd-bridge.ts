@@ -8,12 +8,19 @@
  *
  * relayd's logs are JSON lines; the harness watches its notice log the way
  * it watches a tor node's.
+ *
+ * Options beyond a vanilla single-worker bridge: `workers` (Workers N),
+ * `balancerMode` (BalancerMode), `extOrPort` (ExtORPort), and `transports`:
+ * managed pluggable transports (`ServerTransportPlugin NAME exec PATH`),
+ * each listening on a loopback address and port allocated for it
+ * (`ServerTransportListenAddr`); the bridge is ready once each of them has
+ * its line in bridge-lines.txt (`RelaydBridgeNode.bridgeLines`).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TESTNET_ERROR, TestnetError } from './errors.js';
-import { waitForLogLine } from './log-watch.js';
+import { describeLogs, waitForLogLine } from './log-watch.js';
 import type { TestNetwork } from './network.js';
 import type { ExitStatus, ManagedProcess } from './process-registry.js';
 import { createNodeLayout, type NodeLayout } from './tor-node.js';
@@ -24,9 +31,31 @@ export const RELAYD_BIN = fileURLToPath(new URL('../../../../bin/relayd', import
 /** The log line relayd writes once it can serve a bootstrapping client. */
 export const RELAYD_READY = /directory cache ready/;
 
+/** A managed pluggable transport for relayd to run. */
+export interface RelaydTransportSpec {
+  /** The transport name, e.g. "obfs4". */
+  readonly name: string;
+  /** The executable, e.g. /usr/bin/obfs4proxy. */
+  readonly path: string;
+}
+
+/** A transport as written into the torrc, with where it listens. */
+export interface RelaydTransportListen extends RelaydTransportSpec {
+  readonly address: string;
+  readonly port: number;
+}
+
 export interface StartRelaydBridgeOptions {
   /** Default `relayd<n>`. */
   readonly nickname?: string;
+  /** `Workers N` (worker processes); relayd's default when absent. */
+  readonly workers?: number;
+  /** `BalancerMode`. */
+  readonly balancerMode?: 'handoff' | 'proxy';
+  /** The `ExtORPort` value, e.g. "auto" or "127.0.0.1:auto"; none when absent. */
+  readonly extOrPort?: string;
+  /** Managed transports, each given a loopback address and port of its own. */
+  readonly transports?: readonly RelaydTransportSpec[];
   /** Extra torrc lines (`Keyword value`). */
   readonly extraTorrc?: readonly string[];
   /** Also write `<level>.log` (info or debug). */
@@ -45,6 +74,10 @@ export interface RelaydTorrcSpec {
   readonly dirAuthorityLines: readonly string[];
   readonly noticeLogPath: string;
   readonly extraLog?: { readonly level: string; readonly path: string };
+  readonly workers?: number;
+  readonly balancerMode?: 'handoff' | 'proxy';
+  readonly extOrPort?: string;
+  readonly transports?: readonly RelaydTransportListen[];
   readonly extraTorrc?: readonly string[];
 }
 
@@ -64,6 +97,13 @@ export function relaydTorrc(spec: RelaydTorrcSpec): string {
     'SafeLogging 0',
     `Log notice file ${spec.noticeLogPath}`,
     ...(spec.extraLog ? [`Log ${spec.extraLog.level} file ${spec.extraLog.path}`] : []),
+    ...(spec.workers !== undefined ? [`Workers ${spec.workers}`] : []),
+    ...(spec.balancerMode ? [`BalancerMode ${spec.balancerMode}`] : []),
+    ...(spec.extOrPort !== undefined ? [`ExtORPort ${spec.extOrPort}`] : []),
+    ...(spec.transports ?? []).flatMap((t) => [
+      `ServerTransportPlugin ${t.name} exec ${t.path}`,
+      `ServerTransportListenAddr ${t.name} ${t.address}:${t.port}`,
+    ]),
     ...spec.dirAuthorityLines,
     ...(spec.extraTorrc ?? []),
     '',
@@ -82,7 +122,23 @@ export class RelaydBridgeNode {
     readonly bridgeLine: string,
     /** Milliseconds from spawn to "directory cache ready". */
     readonly readyMs: number,
+    /** Every line of bridge-lines.txt at readiness: the vanilla one, then one per transport. */
+    readonly bridgeLines: readonly string[] = [bridgeLine],
+    /** The managed transports and where they listen. */
+    readonly transports: readonly RelaydTransportListen[] = [],
   ) {}
+
+  /** The `Bridge <name> …` line of transport `name`; throws if relayd published none. */
+  transportBridgeLine(name: string): string {
+    const line = this.bridgeLines.find((l) => l.startsWith(`Bridge ${name} `));
+    if (!line) {
+      throw new TestnetError(
+        TESTNET_ERROR.badToolOutput,
+        `${this.nickname}: no ${name} line in bridge-lines.txt (${this.bridgeLines.join(' | ')})`,
+      );
+    }
+    return line;
+  }
 
   get nickname(): string {
     return this.layout.nickname;
@@ -118,6 +174,11 @@ export async function startRelaydBridge(
   const nickname = network.claimNickname(opts.nickname, 'relayd');
   const address = await network.allocateAddress();
   const orPort = await network.allocatePort(address);
+  const transports: RelaydTransportListen[] = [];
+  for (const t of opts.transports ?? []) {
+    const listen = await network.allocateAddress();
+    transports.push({ ...t, address: listen, port: await network.allocatePort(listen) });
+  }
   const layout = createNodeLayout(network.baseDir, nickname, opts.extraLogLevel);
   writeFileSync(
     layout.torrcPath,
@@ -129,6 +190,10 @@ export async function startRelaydBridge(
       dirAuthorityLines: network.dirAuthorityLines,
       noticeLogPath: layout.noticeLogPath,
       ...(layout.extraLog ? { extraLog: layout.extraLog } : {}),
+      ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
+      ...(opts.balancerMode ? { balancerMode: opts.balancerMode } : {}),
+      ...(opts.extOrPort !== undefined ? { extOrPort: opts.extOrPort } : {}),
+      ...(transports.length > 0 ? { transports } : {}),
       ...(opts.extraTorrc ? { extraTorrc: opts.extraTorrc } : {}),
     }),
   );
@@ -149,12 +214,37 @@ export async function startRelaydBridge(
   });
   const readyMs = Date.now() - child.startedAtMs;
   const fingerprint = readFileSync(join(layout.dataDir, 'fingerprint'), 'latin1').trim().split(' ')[1] ?? '';
-  const bridgeLine = readFileSync(join(layout.dataDir, 'bridge-lines.txt'), 'latin1').split('\n')[0] ?? '';
+  const bridgeLines = readFileSync(join(layout.dataDir, 'bridge-lines.txt'), 'latin1')
+    .split('\n')
+    .filter((l) => l !== '');
+  const bridgeLine = bridgeLines[0] ?? '';
   if (!/^[0-9A-F]{40}$/.test(fingerprint) || !bridgeLine.startsWith('Bridge ')) {
     throw new TestnetError(
       TESTNET_ERROR.badToolOutput,
       `${nickname}: unexpected fingerprint or bridge-lines.txt ("${fingerprint}", "${bridgeLine}")`,
     );
   }
-  return new RelaydBridgeNode(address, orPort, layout, child, fingerprint, bridgeLine, readyMs);
+  const node = new RelaydBridgeNode(
+    address,
+    orPort,
+    layout,
+    child,
+    fingerprint,
+    bridgeLine,
+    readyMs,
+    bridgeLines,
+    transports,
+  );
+  // The supervisor writes its first bridge lines once every transport started or failed: a missing line is a failure.
+  for (const t of transports) {
+    try {
+      node.transportBridgeLine(t.name);
+    } catch (error) {
+      throw new TestnetError(
+        TESTNET_ERROR.badToolOutput,
+        `${(error as Error).message}\n${describeLogs(layout.noticeLogPath, [layout.stdoutPath, layout.stderrPath])}`,
+      );
+    }
+  }
+  return node;
 }

@@ -10,6 +10,7 @@ import {
   dirAuthorityLine,
   FAST_VOTING,
   type NodeSpec,
+  relaydTorrc,
   relayTorrc,
   renderTorrc,
   resolvConf,
@@ -279,5 +280,44 @@ describe('client', () => {
 describe('resolvConf', () => {
   it('names one nameserver with its port', () => {
     assert.equal(resolvConf('127.0.0.1', 10053), 'nameserver 127.0.0.1:10053\n');
+  });
+});
+
+describe('relaydTorrc', () => {
+  const spec = {
+    nickname: 'relayd1',
+    dataDir: '/tmp/net/relayd1',
+    address: '127.0.0.9',
+    orPort: 5009,
+    dirAuthorityLines: [DIR_AUTH],
+    noticeLogPath: '/tmp/net/relayd1/notice.log',
+  };
+
+  it('is a vanilla single-process bridge by default', () => {
+    const text = relaydTorrc(spec);
+    assert.match(text, /^ORPort 127\.0\.0\.9:5009$/m);
+    assert.doesNotMatch(text, /^(Workers|BalancerMode|ExtORPort|ServerTransport)/m);
+    assert.ok(text.endsWith(`${DIR_AUTH}\n`));
+  });
+
+  it('adds workers, the balancer mode, the Extended ORPort and each managed transport with its address', () => {
+    const lines = relaydTorrc({
+      ...spec,
+      workers: 3,
+      balancerMode: 'proxy',
+      extOrPort: '127.0.0.1:auto',
+      transports: [{ name: 'obfs4', path: '/usr/bin/obfs4proxy', address: '127.0.0.10', port: 5010 }],
+      extraTorrc: ['Log info stderr'],
+    }).split('\n');
+    for (const expected of [
+      'Workers 3',
+      'BalancerMode proxy',
+      'ExtORPort 127.0.0.1:auto',
+      'ServerTransportPlugin obfs4 exec /usr/bin/obfs4proxy',
+      'ServerTransportListenAddr obfs4 127.0.0.10:5010',
+      'Log info stderr',
+    ]) {
+      assert.ok(lines.includes(expected), `missing "${expected}"`);
+    }
   });
 });

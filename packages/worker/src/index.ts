@@ -15,6 +15,7 @@ export {
 } from './ext-or-backend.js';
 export { ALL_INTERFACES, ALL_IPV4, type ListenTarget, planListeners } from './listen-plan.js';
 export { RetargetableLogger } from './retargetable-logger.js';
+export { TransportConnectionCounts } from './transport-counts.js';
 export {
   type BoundListener,
   startWorker,
@@ -34,6 +35,7 @@ export {
   type WorkerKeyMaterial,
 } from './worker-keys.js';
 export {
+  CLOSED_REPORT_DELAY_MS,
   type ClosableLogger,
   DEFAULT_WORKER_STOP_TIMEOUT_MS,
   type ParentChannel,

@@ -5,12 +5,17 @@
  *
  *   start       builds the logger from the config's Log lines, a directory
  *               store + BEGIN_DIR service from the snapshot, and the worker
- *               without listeners; then says `ready` and sends heartbeats;
+ *               without listeners (in BalancerMode proxy: with its Extended
+ *               ORPort backend, whose port goes with `ready`); then says
+ *               `ready` and sends heartbeats;
  *   keys        installs the new snapshot (onion-key rotation, signing-key renewal);
  *   directory   imports the snapshot through the store's ordinary checks;
  *   handoff     serves the socket that came with it (TLS + link handshake);
+ *               with a connection id, its end is reported in a `closed`
+ *               message (gathered for CLOSED_REPORT_DELAY_MS);
  *   reconfigure reopens the logs when the Log lines or SafeLogging changed;
- *   drain       takes nothing new, exits once idle or at the deadline;
+ *   drain       takes nothing new (the backend stops listening), exits once
+ *               idle or at the deadline;
  *   stop        closes everything and exits; so does a lost channel.
  *
  * Messages are validated (@relayd/ipc); a malformed one is logged and
@@ -26,11 +31,13 @@ import {
   decodeToWorkerMessage,
   type FromWorkerMessage,
   type HandoffMeta,
+  MAX_CLOSED_IDS_PER_MESSAGE,
   message,
   type StartMessage,
   type ToWorkerMessage,
 } from '@relayd/ipc';
 import type { TcpSocket } from '@relayd/net';
+import { type ExtOrBackendListener, listenExtOrBackend } from './ext-or-backend.js';
 import { RetargetableLogger } from './retargetable-logger.js';
 import { startWorker, WORKER_START_DATA_VERSION, type WorkerHandle } from './worker.js';
 
@@ -61,6 +68,12 @@ export interface WorkerProcessDeps {
 }
 
 export const DEFAULT_WORKER_STOP_TIMEOUT_MS = 10_000;
+/**
+ * Ended connections are reported together, this long after the first: one
+ * message for a burst of closings. The supervisor's per-address count is
+ * that much behind, no more.
+ */
+export const CLOSED_REPORT_DELAY_MS = 100;
 
 type Phase = 'waiting' | 'starting' | 'running' | 'stopping';
 
@@ -95,6 +108,10 @@ export class WorkerProcess {
   private workerId = 0;
   private heartbeatTimer: TimerHandle | undefined;
   private draining = false;
+  /** The Extended ORPort backend (BalancerMode proxy). */
+  private backend: ExtOrBackendListener | undefined;
+  private closedIds: number[] = [];
+  private closedTimer: TimerHandle | undefined;
   private readonly clock: Clock;
   private readonly scheduler: Scheduler;
 
@@ -118,8 +135,15 @@ export class WorkerProcess {
     if (this.phase === 'stopping') return Promise.resolve();
     this.phase = 'stopping';
     if (this.heartbeatTimer !== undefined) this.scheduler.clearTimeout(this.heartbeatTimer);
+    if (this.closedTimer !== undefined) this.scheduler.clearTimeout(this.closedTimer);
+    this.closedTimer = undefined;
     const timeoutMs = this.deps.stopTimeoutMs ?? DEFAULT_WORKER_STOP_TIMEOUT_MS;
-    return this.bounded(this.worker?.stop() ?? Promise.resolve(), timeoutMs).then((finished) => {
+    // No new connections from the balancer, then the worker (the supervisor counts whatever is left as closed when this process exits).
+    const stopping = (async () => {
+      await this.backend?.close();
+      await this.worker?.stop();
+    })();
+    return this.bounded(stopping, timeoutMs).then((finished) => {
       if (!finished) this.log?.warn({ timeoutMs }, `stopping took more than ${timeoutMs} ms; exiting anyway`);
       this.service?.close();
       this.logs?.close();
@@ -182,7 +206,7 @@ export class WorkerProcess {
         this.importDirectory(msg.snapshot);
         return;
       case 'handoff':
-        this.handOff(handle, msg.meta);
+        this.handOff(handle, msg.meta, msg.connectionId);
         return;
       case 'reconfigure':
         this.reconfigure(msg.config);
@@ -231,8 +255,33 @@ export class WorkerProcess {
       await this.worker.stop();
       return;
     }
+    if (msg.extOrBackend) {
+      const worker = this.worker;
+      this.backend = await listenExtOrBackend({
+        host: msg.extOrBackend.host,
+        port: 0,
+        cookie: msg.extOrBackend.cookie,
+        logger: this.logger.child({ module: 'worker', worker: msg.workerId }),
+        accept: (socket, meta) => worker.acceptConnection(socket, meta),
+      });
+      if ((this.phase as Phase) === 'stopping') {
+        await this.backend.close();
+        return;
+      }
+      processLogger.info(
+        { address: `${this.backend.host}:${this.backend.port}` },
+        `Extended ORPort backend listening on ${this.backend.host}:${this.backend.port}`,
+      );
+    }
     this.phase = 'running';
-    this.send(message({ kind: 'ready', workerId: msg.workerId, pid: process.pid }));
+    this.send(
+      message({
+        kind: 'ready',
+        workerId: msg.workerId,
+        pid: process.pid,
+        ...(this.backend ? { extOrBackendPort: this.backend.port } : {}),
+      }),
+    );
     processLogger.info({}, `worker ${msg.workerId} ready (pid ${process.pid})`);
     this.heartbeat(msg.heartbeatIntervalMs);
     for (const { message: queued, handle } of this.queued.splice(0)) this.apply(queued, handle);
@@ -254,12 +303,34 @@ export class WorkerProcess {
     }
   }
 
-  private handOff(handle: unknown, meta: HandoffMeta): void {
+  private handOff(handle: unknown, meta: HandoffMeta, connectionId: number | undefined): void {
     if (!isSocket(handle)) {
       this.log!.warn({}, 'a handoff message came without a socket; ignored');
+      // Nothing will close: say so at once, or the supervisor counts it until this process exits.
+      if (connectionId !== undefined) this.noteClosed(connectionId);
       return;
     }
+    // 'close' comes once the socket is gone, however it ended (a refusal destroys it at once).
+    if (connectionId !== undefined) handle.once('close', () => this.noteClosed(connectionId));
     this.worker!.acceptConnection(handle, meta);
+  }
+
+  private noteClosed(connectionId: number): void {
+    if (this.phase === 'stopping') return;
+    this.closedIds.push(connectionId);
+    if (this.closedTimer !== undefined) return;
+    this.closedTimer = this.scheduler.setTimeout(() => {
+      this.closedTimer = undefined;
+      this.reportClosed();
+    }, CLOSED_REPORT_DELAY_MS);
+  }
+
+  private reportClosed(): void {
+    const ids = this.closedIds;
+    this.closedIds = [];
+    for (let i = 0; i < ids.length; i += MAX_CLOSED_IDS_PER_MESSAGE) {
+      this.send(message({ kind: 'closed', connectionIds: ids.slice(i, i + MAX_CLOSED_IDS_PER_MESSAGE) }));
+    }
   }
 
   private reconfigure(config: RelaydConfig): void {
@@ -284,6 +355,7 @@ export class WorkerProcess {
   private drain(timeoutMs: number): void {
     if (this.draining) return;
     this.draining = true;
+    void this.backend?.close();
     void this.worker!.drain(timeoutMs).then(() => {
       this.log!.info({}, 'drained');
       void this.shutdown(0);

@@ -55,6 +55,7 @@ import {
   TlsChannelProvider,
 } from '@relayd/net';
 import { type ListenTarget, planListeners } from './listen-plan.js';
+import { TransportConnectionCounts } from './transport-counts.js';
 import { WorkerCounters } from './worker-counters.js';
 import { compareKeyMaterial, keyMaterialFromSnapshot, type WorkerKeyMaterial } from './worker-keys.js';
 
@@ -204,10 +205,12 @@ export async function startWorker(data: WorkerStartData, modules: WorkerModules)
 
   let linksAccepted = 0;
   let linkHandshakesFailed = 0;
+  const byTransport = new TransportConnectionCounts();
   const listeners: LinkListener[] = [];
   const bound: BoundListener[] = [];
-  const onChannel = (channel: EstablishedChannel) => {
+  const onChannel = (channel: EstablishedChannel, transportName: string | undefined) => {
     linksAccepted++;
+    byTransport.linkAccepted(transportName);
     engine.adoptChannel(channel);
   };
   const open = (host: string, port: number) =>
@@ -219,8 +222,12 @@ export async function startWorker(data: WorkerStartData, modules: WorkerModules)
       random,
       logger,
       localAddresses: data.publicAddresses,
-      onChannel,
+      onChannel: (channel) => {
+        byTransport.connection(undefined);
+        onChannel(channel, undefined);
+      },
       onError: () => {
+        byTransport.connection(undefined);
         linkHandshakesFailed++;
       },
     });
@@ -239,6 +246,7 @@ export async function startWorker(data: WorkerStartData, modules: WorkerModules)
         ...(meta.transportName !== undefined ? { transportName: meta.transportName } : {}),
       }),
     onChannel,
+    onReceived: (meta) => byTransport.connection(meta.transportName),
     onFailure: () => {
       linkHandshakesFailed++;
     },
@@ -319,6 +327,7 @@ export async function startWorker(data: WorkerStartData, modules: WorkerModules)
         linksAccepted,
         linkHandshakesFailed,
         connectionsReceived: handedOver.received,
+        connectionsByTransport: byTransport.snapshot(),
         onionskins: counters.onionskins(),
         cellsReceived: counters.cellsReceived,
         cellsSent: counters.cellsSent,
@@ -369,7 +378,9 @@ class HandedOverConnections {
       readonly clock: Clock;
       readonly maxPending: number;
       accept(socket: TcpSocket, meta: HandoffMeta): Promise<EstablishedChannel>;
-      onChannel(channel: EstablishedChannel): void;
+      onChannel(channel: EstablishedChannel, transportName: string | undefined): void;
+      /** Every connection handed over, refused ones included. */
+      onReceived(meta: HandoffMeta): void;
       onFailure(): void;
     },
   ) {}
@@ -392,6 +403,7 @@ class HandedOverConnections {
 
   accept(socket: TcpSocket, meta: HandoffMeta): void {
     this.received++;
+    this.opts.onReceived(meta);
     const { logger } = this.opts;
     if (this.closed || this.pendingSockets.size >= this.opts.maxPending) {
       socket.destroy();
@@ -413,7 +425,7 @@ class HandedOverConnections {
       (channel) => {
         this.pendingSockets.delete(socket);
         try {
-          this.opts.onChannel(channel);
+          this.opts.onChannel(channel, meta.transportName);
         } catch (error) {
           logger.error({ err: describeError(error) }, 'bug: adopting a channel threw; closing it');
           channel.transport.close();

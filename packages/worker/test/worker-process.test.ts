@@ -8,14 +8,31 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createConnection, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
+import { parseIpAddress } from '@relayd/common';
 import { parseConfig, type RelaydConfig } from '@relayd/config';
-import { type FromWorkerMessage, message, type StartMessage } from '@relayd/ipc';
+import { secureRandom } from '@relayd/crypto';
+import {
+  type FromWorkerMessage,
+  IPC_PROTOCOL_VERSION,
+  MAX_TRACKED_TRANSPORTS,
+  message,
+  OTHER_TRANSPORTS,
+  type StartMessage,
+} from '@relayd/ipc';
 import { generateKeys, type KeyStore } from '@relayd/keys';
-import { type ClosableLogger, RetargetableLogger, WorkerCounters, WorkerProcess } from '../src/index.js';
+import { dialExtOrPort } from '@relayd/net';
+import {
+  type ClosableLogger,
+  RetargetableLogger,
+  TransportConnectionCounts,
+  WorkerCounters,
+  WorkerProcess,
+} from '../src/index.js';
 
 interface Line {
   readonly sink: string;
@@ -126,7 +143,12 @@ describe('WorkerProcess', { timeout: 60_000 }, () => {
     // Arrives while starting: applied once the worker runs.
     channel.deliver(message({ kind: 'keys', keys: keys.workerSnapshot() }));
     await until('ready', () => channel.kinds().includes('ready'));
-    assert.deepEqual(channel.sent[0], { v: 1, kind: 'ready', workerId: 2, pid: process.pid });
+    assert.deepEqual(channel.sent[0], {
+      v: IPC_PROTOCOL_VERSION,
+      kind: 'ready',
+      workerId: 2,
+      pid: process.pid,
+    });
     await until('two heartbeats', () => channel.kinds().filter((k) => k === 'heartbeat').length >= 2);
     const beat = channel.sent.find((m) => m.kind === 'heartbeat');
     assert.ok(beat?.kind === 'heartbeat');
@@ -151,13 +173,16 @@ describe('WorkerProcess', { timeout: 60_000 }, () => {
     for (const junk of [
       undefined,
       'stop',
-      { v: 1 },
-      { v: 1, kind: 'keys', keys: {} },
-      { v: 2, kind: 'stop' },
+      { v: IPC_PROTOCOL_VERSION },
+      { v: IPC_PROTOCOL_VERSION, kind: 'keys', keys: {} },
+      { v: IPC_PROTOCOL_VERSION + 1, kind: 'stop' },
     ]) {
       channel.deliver(junk);
     }
-    channel.deliver({ v: 1, kind: 'handoff', meta: { leftover: 'not bytes' } }, socketLike);
+    channel.deliver(
+      { v: IPC_PROTOCOL_VERSION, kind: 'handoff', meta: { leftover: 'not bytes' } },
+      socketLike,
+    );
     assert.equal(destroyed, 2, 'the socket of a malformed handoff is closed');
     assert.equal(lines.filter((l) => /ignored a malformed message/.test(l.message)).length, 6);
     channel.deliver(message({ kind: 'handoff', meta: {} }));
@@ -188,6 +213,169 @@ describe('WorkerProcess', { timeout: 60_000 }, () => {
     // Idle (no circuits): it stops at once.
     await until('exit', () => exits.length > 0);
     assert.deepEqual(exits, [0]);
+  });
+});
+
+describe('WorkerProcess and the balancer', { timeout: 60_000 }, () => {
+  const root = mkdtempSync(join(tmpdir(), 'relayd-worker-balancer-'));
+  let start: StartMessage;
+  const sockets = new Set<Socket>();
+
+  before(() => {
+    const keys = generateKeys(join(root, 'data'), { nowMs: Date.now(), nickname: 'balTest' });
+    const parsed = parseConfig(
+      `DataDirectory ${join(root, 'data')}\nNickname balTest\nContactInfo ops@example.org\nORPort 127.0.0.1:auto\n`,
+    );
+    assert.ok(parsed.ok);
+    start = message({
+      kind: 'start',
+      workerId: 3,
+      keys: keys.workerSnapshot(),
+      config: parsed.value.config,
+      publicAddresses: ['127.0.0.1'],
+      directory: {
+        consensus: undefined,
+        certificates: new Uint8Array(0),
+        microdescriptors: new Uint8Array(0),
+        serverDescriptor: undefined,
+        extraInfo: undefined,
+      },
+      heartbeatIntervalMs: 50,
+    });
+  });
+
+  after(() => {
+    for (const socket of sockets) socket.destroy();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  function run() {
+    const channel = new FakeChannel();
+    const lines: Line[] = [];
+    const exits: number[] = [];
+    const worker = new WorkerProcess({
+      channel: channel.port,
+      createLogger: () => sinkLogger('logs', lines),
+      exit: (code) => exits.push(code),
+    });
+    return { channel, lines, exits, worker };
+  }
+
+  /** A connected pair of sockets on loopback; the server side is not reading (as a listener with pauseOnConnect gives it). */
+  async function socketPair(): Promise<{ server: Socket; client: Socket }> {
+    const listener = createServer({ pauseOnConnect: true });
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    const port = (listener.address() as { port: number }).port;
+    const accepted = new Promise<Socket>((resolve) => listener.once('connection', resolve));
+    const client = createConnection({ host: '127.0.0.1', port });
+    client.on('error', () => {});
+    const server = await accepted;
+    listener.close();
+    sockets.add(client);
+    sockets.add(server);
+    return { server, client };
+  }
+
+  it('reports handed-over connections that ended, by id, gathered in one message', async () => {
+    const { channel, exits } = run();
+    channel.deliver(start);
+    await until('ready', () => channel.kinds().includes('ready'));
+    const a = await socketPair();
+    const b = await socketPair();
+    channel.deliver(
+      message({ kind: 'handoff', meta: { transportName: 'obfs4' }, connectionId: 7 }),
+      a.server,
+    );
+    channel.deliver(message({ kind: 'handoff', meta: {}, connectionId: 8 }), b.server);
+    // No socket came with it: reported as ended at once.
+    channel.deliver(message({ kind: 'handoff', meta: {}, connectionId: 9 }));
+    await new Promise((r) => setTimeout(r, 300));
+    const early = channel.sent.filter((m) => m.kind === 'closed');
+    assert.deepEqual(
+      early.flatMap((m) => (m.kind === 'closed' ? m.connectionIds : [])),
+      [9],
+      'open connections are not reported',
+    );
+    // The clients go away before their TLS handshake: the worker's sockets close.
+    a.client.destroy();
+    b.client.destroy();
+    await until('both closings reported', () =>
+      channel.sent.some(
+        (m) => m.kind === 'closed' && m.connectionIds.includes(7) && m.connectionIds.includes(8),
+      ),
+    );
+    const beat = channel.sent.findLast((m) => m.kind === 'heartbeat');
+    assert.ok(beat?.kind === 'heartbeat');
+    assert.deepEqual(beat.stats.connectionsByTransport, {
+      vanilla: { connections: 1, linksAccepted: 0 },
+      pluggable: { obfs4: { connections: 1, linksAccepted: 0 } },
+    });
+    channel.deliver(message({ kind: 'stop' }));
+    await until('exit', () => exits.length > 0);
+  });
+
+  it('opens the Extended ORPort backend it is asked for: its port goes with ready; only the cookie opens it', async () => {
+    const { channel, exits, worker } = run();
+    const cookie = secureRandom.bytes(32);
+    channel.deliver({ ...start, extOrBackend: { host: '127.0.0.1', cookie } });
+    await until('ready', () => channel.kinds().includes('ready'));
+    const ready = channel.sent.find((m) => m.kind === 'ready');
+    assert.ok(ready?.kind === 'ready');
+    const port = ready.extOrBackendPort;
+    assert.ok(port !== undefined && port > 0, 'the ready message names the port');
+    const ip = parseIpAddress('192.0.2.44');
+    assert.ok(ip);
+    const dialed = await dialExtOrPort({
+      host: '127.0.0.1',
+      port,
+      cookie,
+      clientAddress: { ...ip, address: '192.0.2.44', port: 5555 },
+      transportName: 'snowflake',
+    });
+    assert.equal(dialed.status, 'accepted');
+    if (dialed.status === 'accepted') sockets.add(dialed.socket);
+    await until('the connection counted under its transport', () => {
+      const counts = worker.handle?.stats().connectionsByTransport;
+      return counts?.pluggable['snowflake']?.connections === 1;
+    });
+    // Another cookie is refused before anything reaches the worker.
+    await assert.rejects(
+      dialExtOrPort({ host: '127.0.0.1', port, cookie: secureRandom.bytes(32) }),
+      /SERVER_HASH_MISMATCH|hash/i,
+    );
+    assert.equal(worker.handle?.stats().connectionsReceived, 1);
+    // Draining closes the backend: the balancer can no longer connect.
+    channel.deliver(message({ kind: 'drain', timeoutMs: 5_000 }));
+    await until('exit', () => exits.length > 0);
+    await assert.rejects(dialExtOrPort({ host: '127.0.0.1', port, cookie, deadlineMs: 2_000 }));
+  });
+});
+
+describe('TransportConnectionCounts', () => {
+  it('counts by transport name, vanilla apart, and lumps names beyond the limit together', () => {
+    const counts = new TransportConnectionCounts();
+    counts.connection(undefined);
+    counts.linkAccepted(undefined);
+    counts.connection('obfs4');
+    counts.connection('obfs4');
+    counts.linkAccepted('obfs4');
+    counts.connection('__proto__');
+    assert.deepEqual(counts.snapshot().vanilla, { connections: 1, linksAccepted: 1 });
+    assert.deepEqual(counts.snapshot().pluggable['obfs4'], { connections: 2, linksAccepted: 1 });
+    assert.deepEqual(Object.getOwnPropertyDescriptor(counts.snapshot().pluggable, '__proto__')?.value, {
+      connections: 1,
+      linksAccepted: 0,
+    });
+    for (let i = 0; i < MAX_TRACKED_TRANSPORTS + 5; i++) counts.connection(`t${i}`);
+    const snapshot = counts.snapshot();
+    assert.equal(Object.keys(snapshot.pluggable).length, MAX_TRACKED_TRANSPORTS + 1);
+    // obfs4 and __proto__ took two places; the rest of the limit went to t0…, the remainder to _other.
+    assert.equal(snapshot.pluggable[OTHER_TRANSPORTS]?.connections, 7);
+    assert.equal(snapshot.pluggable['t29']?.connections, 1);
+    assert.equal(snapshot.pluggable['t30'], undefined);
+    // A name already counted apart stays apart.
+    counts.connection('obfs4');
+    assert.equal(counts.snapshot().pluggable['obfs4']?.connections, 3);
   });
 });
 
