@@ -16,21 +16,30 @@ export {
 } from '@relayd/common';
 export { AUTH_CHALLENGE_LENGTH, type AuthChallengeMessage, AuthMethod } from './channel/auth-challenge.js';
 export type { AuthenticateMessage } from './channel/authenticate.js';
+export {
+  type CellBodyAllocator,
+  CellBodySlab,
+  DEFAULT_SLAB_BYTES,
+  freshCellBodies,
+} from './channel/cell-body-slab.js';
 export { CertsCellCertType, type CertsCellEntry, type CertsMessage } from './channel/certs.js';
 export {
   CELL_BODY_LENGTH,
   type CellFraming,
   type ChannelCell,
   type ChannelFrame,
+  checkEncodableCell,
   circIdLength,
   decodeChannelCell,
   encodeChannelCell,
+  encodeChannelCellInto,
   type FramingOptions,
   fixedCellLength,
   MAX_VARIABLE_BODY_LENGTH,
   MIN_LINK_VERSION,
   WIDE_CIRC_ID_MIN_LINK_VERSION,
 } from './channel/channel-cell.js';
+export { ChannelCellReader, type ChannelCellReaderOptions } from './channel/channel-cell-reader.js';
 export {
   ChannelCommand,
   type ChannelCommandName,
@@ -135,6 +144,7 @@ export {
   readRecognized,
   readRelayCommand,
   readRelayDigest,
+  viewRelayCell,
   writeRecognized,
   writeRelayDigest,
   zeroRelayDigest,

@@ -1,4 +1,4 @@
-export { AesCtrStream } from './cipher.js';
+export { AesCtrStream, MAX_KEYSTREAM_AHEAD } from './cipher.js';
 export {
   Ed25519SigningKey,
   ed25519PublicFromExpanded,

@@ -11,9 +11,21 @@
  *
  * Every write goes through `flush()`, so a circuit scheduler or a token
  * bucket has exactly one place to hook in.
+ *
+ * Memory on the hot path: inbound cells are framed in place in the
+ * transport's chunks (ChannelCellReader); each body is copied once, into
+ * the engine's body slab, and is then the engine's to decrypt in place and
+ * queue on another channel. Queued cells are kept as bodies and encoded
+ * only when written, straight into one buffer per transport write.
  */
-import { type ChannelCell, decodeChannelCell, encodeChannelCell } from '@relayd/cells';
-import { type ByteTransport, type Clock, concatBytes, type DecodeError } from '@relayd/common';
+import {
+  type CellBodyAllocator,
+  type ChannelCell,
+  ChannelCellReader,
+  checkEncodableCell,
+  encodeChannelCellInto,
+} from '@relayd/cells';
+import type { ByteTransport, Clock, DecodeError } from '@relayd/common';
 import type { ChannelPeer } from './channel-types.js';
 import type { RelayCircuit } from './circuit.js';
 import { CircuitIdMap } from './circuit-id-map.js';
@@ -32,6 +44,11 @@ export interface ChannelHost {
   requestFlush(channel: Channel): void;
 }
 
+/** A cell queued on this channel: `bytes` is its body, encoded with its header when written. */
+interface OutgoingCell extends QueuedCell {
+  readonly circId: number;
+}
+
 /** Write at most this many bytes per transport write (about 64 cells). */
 const WRITE_BATCH_BYTES = 32 * 1024;
 
@@ -41,7 +58,7 @@ export class Channel {
   readonly circuits = new CircuitIdMap<RelayCircuit>();
   /** Circuits that stopped originating DATA until this channel drains. */
   readonly waitingOriginators = new Set<RelayCircuit>();
-  readonly mux = new CircuitMux();
+  readonly mux = new CircuitMux<OutgoingCell>();
   readonly openedAtMs: number;
   /** When a cell was last written (channel_when_last_xmit). */
   lastWriteAtMs: number;
@@ -55,11 +72,10 @@ export class Channel {
   private closedFlag = false;
   private blocked = false;
   private flushRequested = false;
-  private readonly control: QueuedCell[] = [];
-  private pendingChunks: Uint8Array[] = [];
-  private pendingBytes = 0;
-  /** Bytes the framer needs before it can make progress. */
-  private neededBytes = 0;
+  private readonly control: OutgoingCell[] = [];
+  private readonly reader: ChannelCellReader;
+  /** The cells of the write being assembled (reused between writes). */
+  private readonly batch: OutgoingCell[] = [];
 
   constructor(
     readonly id: number,
@@ -68,9 +84,11 @@ export class Channel {
     private readonly host: ChannelHost,
     private readonly clock: Clock,
     private readonly metrics: EngineMetrics,
-    private readonly maxVariableBodyLength: number,
+    maxVariableBodyLength: number,
     idleTimeoutMs: number,
+    bodies: CellBodyAllocator,
   ) {
+    this.reader = new ChannelCellReader(peer.linkVersion, { maxVariableBodyLength, bodies });
     const now = clock.monotonicMs();
     this.openedAtMs = now;
     this.lastWriteAtMs = now;
@@ -104,61 +122,41 @@ export class Channel {
 
   /** Feeds bytes from the transport; hands every complete cell to the host. */
   receive(bytes: Uint8Array): void {
-    if (this.closedFlag || bytes.length === 0) return;
-    this.pendingChunks.push(bytes);
-    this.pendingBytes += bytes.length;
-    // Do not re-concatenate a partial cell on every small read.
-    if (this.pendingBytes < this.neededBytes) return;
-    const buffer =
-      this.pendingChunks.length === 1 ? this.pendingChunks[0]! : concatBytes(...this.pendingChunks);
-    let offset = 0;
-    this.neededBytes = 0;
-    while (!this.closedFlag && offset < buffer.length) {
-      const frame = decodeChannelCell(buffer.subarray(offset), this.peer.linkVersion, {
-        maxVariableBodyLength: this.maxVariableBodyLength,
-      });
-      if (frame.kind === 'incomplete') {
-        this.neededBytes = frame.bytesNeeded;
-        break;
-      }
-      if (frame.kind === 'malformed') {
-        this.host.onMalformed(this, frame.error);
-        return;
-      }
-      offset += frame.bytesConsumed;
-      this.metrics.cellReceived(frame.cell.command);
-      this.host.onCell(this, frame.cell);
+    if (this.closedFlag) return;
+    const reader = this.reader;
+    reader.push(bytes);
+    for (let cell = reader.next(); cell !== undefined; cell = reader.next()) {
+      this.metrics.cellReceived(cell.command);
+      this.host.onCell(this, cell);
+      if (this.closedFlag) return;
     }
-    if (this.closedFlag || offset >= buffer.length) {
-      this.pendingChunks = [];
-      this.pendingBytes = 0;
-    } else {
-      const rest = buffer.slice(offset);
-      this.pendingChunks = [rest];
-      this.pendingBytes = rest.length;
-    }
+    if (reader.error) this.host.onMalformed(this, reader.error);
   }
 
   /**
    * Queues a cell of a circuit behind that circuit's earlier cells. Returns
    * false, queueing nothing, when the circuit already has `limit` cells
    * waiting on this channel (the caller closes it with RESOURCELIMIT).
+   * The channel keeps `body` until the cell is written: the caller must not
+   * modify it afterwards.
    */
   queueCircuitCell(circId: number, command: number, body: Uint8Array, limit: number): boolean {
     if (this.closedFlag) return true;
-    const bytes = encodeChannelCell({ circId, command, body }, this.peer.linkVersion);
-    if (!this.mux.append(circId, { bytes, command }, limit)) return false;
+    // A cell that cannot be encoded is a bug of whoever queued it: fail here, not in flush().
+    checkEncodableCell(circId, command, body.length, this.peer.linkVersion);
+    if (!this.mux.append(circId, { circId, command, bytes: body }, limit)) return false;
     this.requestFlush();
     return true;
   }
 
-  /** Queues a channel-level cell or a DESTROY, written before any circuit's cells. */
+  /**
+   * Queues a channel-level cell or a DESTROY, written before any circuit's
+   * cells. `body` is kept until written, as queueCircuitCell keeps it.
+   */
   queueControlCell(circId: number, command: number, body: Uint8Array = EMPTY): void {
     if (this.closedFlag) return;
-    this.control.push({
-      bytes: encodeChannelCell({ circId, command, body }, this.peer.linkVersion),
-      command,
-    });
+    checkEncodableCell(circId, command, body.length, this.peer.linkVersion);
+    this.control.push({ circId, command, bytes: body });
     this.requestFlush();
   }
 
@@ -191,18 +189,25 @@ export class Channel {
   flush(): void {
     this.flushRequested = false;
     if (this.closedFlag) return;
+    const framing = this.peer.linkVersion;
+    const batch = this.batch;
     while (!this.blocked) {
-      const batch: QueuedCell[] = [];
       let size = 0;
       while (size < WRITE_BATCH_BYTES) {
         const cell = this.control.shift() ?? this.mux.pop();
         if (!cell) break;
         batch.push(cell);
-        size += cell.bytes.length;
+        size += checkEncodableCell(cell.circId, cell.command, cell.bytes.length, framing);
       }
       if (batch.length === 0) break;
-      const bytes = batch.length === 1 ? batch[0]!.bytes : concatBytes(...batch.map((c) => c.bytes));
-      for (const cell of batch) this.metrics.cellSent(cell.command);
+      // A new buffer for every write: the transport holds on to it until the socket has taken it.
+      const bytes = new Uint8Array(size);
+      let at = 0;
+      for (const cell of batch) {
+        at += encodeChannelCellInto(bytes, at, cell.circId, cell.command, cell.bytes, framing);
+        this.metrics.cellSent(cell.command);
+      }
+      batch.length = 0;
       this.lastWriteAtMs = this.clock.monotonicMs();
       if (!this.transport.write(bytes)) this.blocked = true;
     }
@@ -220,8 +225,7 @@ export class Channel {
   markClosed(): void {
     this.closedFlag = true;
     this.control.length = 0;
-    this.pendingChunks = [];
-    this.pendingBytes = 0;
+    this.batch.length = 0;
     this.waitingOriginators.clear();
   }
 }

@@ -10,25 +10,28 @@
  * stream cipher, so reordering them would corrupt the circuit.
  */
 
-/** One encoded cell and its command (kept for metrics). */
+/**
+ * What the mux queues: a cell's command (for metrics) and its bytes. The
+ * channel queues bodies and adds each header when it writes the cell.
+ */
 export interface QueuedCell {
   readonly bytes: Uint8Array;
   readonly command: number;
 }
 
-class CellFifo {
-  private cells: Array<QueuedCell | undefined> = [];
+class CellFifo<Cell> {
+  private cells: Array<Cell | undefined> = [];
   private head = 0;
 
   get length(): number {
     return this.cells.length - this.head;
   }
 
-  push(cell: QueuedCell): void {
+  push(cell: Cell): void {
     this.cells.push(cell);
   }
 
-  shift(): QueuedCell | undefined {
+  shift(): Cell | undefined {
     if (this.head >= this.cells.length) return undefined;
     const cell = this.cells[this.head];
     this.cells[this.head] = undefined;
@@ -44,8 +47,8 @@ class CellFifo {
   }
 }
 
-export class CircuitMux {
-  private readonly queues = new Map<number, CellFifo>();
+export class CircuitMux<Cell extends QueuedCell = QueuedCell> {
+  private readonly queues = new Map<number, CellFifo<Cell>>();
   /** Circuit IDs with queued cells, in service order. */
   private active: number[] = [];
   private activeHead = 0;
@@ -64,10 +67,10 @@ export class CircuitMux {
   }
 
   /** Appends a cell to a circuit's queue. Returns false (queue unchanged) when it already holds `limit` cells. */
-  append(circId: number, cell: QueuedCell, limit: number): boolean {
+  append(circId: number, cell: Cell, limit: number): boolean {
     let fifo = this.queues.get(circId);
     if (!fifo) {
-      fifo = new CellFifo();
+      fifo = new CellFifo<Cell>();
       this.queues.set(circId, fifo);
     }
     if (fifo.length >= limit) return false;
@@ -81,19 +84,22 @@ export class CircuitMux {
   }
 
   /** Takes the next cell to write, round robin over circuits. */
-  pop(): QueuedCell | undefined {
+  pop(): Cell | undefined {
     while (this.activeHead < this.active.length) {
       const circId = this.active[this.activeHead++]!;
-      this.inActive.delete(circId);
       const fifo = this.queues.get(circId);
-      if (!fifo || fifo.length === 0) continue;
+      if (!fifo || fifo.length === 0) {
+        this.inActive.delete(circId);
+        continue;
+      }
       const cell = fifo.shift()!;
       this.total--;
       if (fifo.length > 0) {
+        // Back to the end of the line; it stays in `inActive` (no set churn per cell).
         this.active.push(circId);
-        this.inActive.add(circId);
       } else {
         this.queues.delete(circId);
+        this.inActive.delete(circId);
       }
       this.compactActive();
       return cell;

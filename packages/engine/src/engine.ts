@@ -23,17 +23,19 @@
  * work it was. Peer input never throws: it is decoded into Results.
  */
 import {
+  CellBodySlab,
   type ChannelCell,
   ChannelCommand,
   channelCommandDisposition,
   DestroyReason,
   decodeChannelMessage,
-  decodeRelayCell,
   encodeChannelMessage,
   encodeRelayMessageCell,
   MAX_CREATED2_HANDSHAKE_LENGTH,
   RELAY_DATA_MAX_LENGTH,
+  RELAY_PAYLOAD_LENGTH,
   type RelayMessage,
+  viewRelayCell,
 } from '@relayd/cells';
 import {
   type Clock,
@@ -120,6 +122,12 @@ export class RelayEngine {
 
   private readonly channels = new Set<Channel>();
   private readonly circuits = new Set<RelayCircuit>();
+  /**
+   * Memory for every cell body the channels read and every relay payload
+   * the engine originates: bodies are decrypted in place and queued as they
+   * are, so a relayed cell is copied once between the read and the write.
+   */
+  private readonly bodies = new CellBodySlab();
   private readonly extender: CircuitExtender;
   private readonly directoryStreams: DirectoryStreams;
   private readonly createQueue: CreateQueue<RelayCircuit>;
@@ -281,6 +289,7 @@ export class RelayEngine {
       this.metrics,
       this.options.maxVariableCellBodyLength,
       drawIdleTimeoutMs(peer, this.options, this.random),
+      this.bodies,
     );
     this.channels.add(channel);
     this.extender.channels.add(channel);
@@ -582,7 +591,8 @@ export class RelayEngine {
     }
     const tag = circuit.crypto.decryptForward(payload);
     if (tag) {
-      const relayCell = decodeRelayCell(payload);
+      // Views into the payload, which nothing modifies or reuses once the cell is dispatched.
+      const relayCell = viewRelayCell(payload);
       if (!relayCell.ok) {
         this.closeCircuit(circuit, DestroyReason.PROTOCOL, 'relay cell length field too long');
         return;
@@ -685,7 +695,12 @@ export class RelayEngine {
   /** Originates a relay message towards the client. Returns its SENDME tag, or undefined if nothing was sent. */
   private sendRelay(circuit: RelayCircuit, streamId: number, message: RelayMessage): Uint8Array | undefined {
     if (circuit.isClosed || !circuit.prev || !circuit.crypto) return undefined;
-    const payload = encodeRelayMessageCell(streamId, message, this.random);
+    const payload = encodeRelayMessageCell(
+      streamId,
+      message,
+      this.random,
+      this.bodies.take(RELAY_PAYLOAD_LENGTH),
+    );
     const tag = circuit.crypto.originateBackward(payload);
     this.queueToPrev(circuit, ChannelCommand.RELAY, payload);
     return tag;
@@ -741,6 +756,8 @@ export class RelayEngine {
       });
     }
     for (const circuit of [...this.circuits]) {
+      // Keystream made ahead is memory a circuit idle for a whole interval does not need.
+      circuit.crypto?.dropIdleKeystreams();
       if (!isIdleCircuit(circuit, now, this.options)) continue;
       this.guarded(circuit.prev?.channel, 'closing an idle circuit', () =>
         this.closeCircuit(circuit, DestroyReason.FINISHED, 'idle'),

@@ -94,7 +94,6 @@ export function dispatchRelayCell(
     }
   }
 
-  const decoded = decodeRelayCellMessage(cell);
   const stream = streamId === 0 ? undefined : circuit.streams.get(streamId);
 
   switch (cell.command) {
@@ -120,6 +119,7 @@ export function dispatchRelayCell(
       return;
     }
     case RelayCommand.SENDME: {
+      const decoded = decodeRelayCellMessage(cell);
       if (!decoded.ok || decoded.value.type !== 'sendme') {
         host.closeCircuit(circuit, DestroyReason.PROTOCOL, 'unparseable SENDME');
         return;
@@ -159,22 +159,25 @@ export function dispatchRelayCell(
       // begin_cell_parse() failures end the stream with TORPROTOCOL; a good
       // BEGIN from a client is refused as a single-hop proxy attempt, and one
       // from a relay as a non-exit (neither is ever served by a bridge).
+      const decoded = decodeRelayCellMessage(cell);
       const reason =
         !decoded.ok || circuit.prev?.channel.isClient !== false ? EndReason.TORPROTOCOL : EndReason.MISC;
       host.sendRelay(circuit, streamId, { type: 'end', reason, exitPolicy: null });
       return;
     }
-    case RelayCommand.END:
+    case RelayCommand.END: {
       if (!stream) {
         host.violation(circuit, 'unknown-stream', 'END for an unknown stream');
         return;
       }
+      const decoded = decodeRelayCellMessage(cell);
       host.streamEnded(
         circuit,
         stream,
         decoded.ok && decoded.value.type === 'end' ? decoded.value.reason : 0,
       );
       return;
+    }
     case RelayCommand.CONNECTED:
       if (stream) {
         host.closeCircuit(circuit, DestroyReason.PROTOCOL, 'CONNECTED on an open stream');
@@ -197,6 +200,7 @@ export function dispatchRelayCell(
         host.closeCircuit(circuit, DestroyReason.PROTOCOL, 'legacy EXTEND');
         return;
       }
+      const decoded = decodeRelayCellMessage(cell);
       if (!decoded.ok || decoded.value.type !== 'extend2') {
         host.closeCircuit(circuit, DestroyReason.PROTOCOL, 'unparseable EXTEND2');
         return;

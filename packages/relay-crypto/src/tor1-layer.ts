@@ -18,7 +18,6 @@ import { assertRelayPayload, RELAY_DIGEST_FIELD_LENGTH, RelayHeaderOffset } from
 
 const DIGEST_START = RelayHeaderOffset.digest;
 const DIGEST_END = DIGEST_START + RELAY_DIGEST_FIELD_LENGTH;
-const ZERO_DIGEST_FIELD = new Uint8Array(RELAY_DIGEST_FIELD_LENGTH);
 
 export class Tor1Layer {
   private readonly cipher: AesCtrStream;
@@ -54,10 +53,18 @@ export class Tor1Layer {
     payload.fill(0, DIGEST_START, DIGEST_END);
     this.digest.update(payload);
     const tag = this.digest.peek();
-    payload.set(tag.subarray(0, RELAY_DIGEST_FIELD_LENGTH), DIGEST_START);
+    for (let i = 0; i < RELAY_DIGEST_FIELD_LENGTH; i++) payload[DIGEST_START + i] = tag[i]!;
     this.latestDigest = tag;
     this.cipher.applyInPlace(payload);
     return tag;
+  }
+
+  /**
+   * Lets the cipher free keystream it made ahead if this layer carried no
+   * cell since the previous call (see AesCtrStream.dropIdleKeystream).
+   */
+  dropIdleKeystream(): void {
+    this.cipher.dropIdleKeystream();
   }
 
   /** Applies this layer's keystream and nothing else: for cells passed on, not originated or delivered here. */
@@ -80,12 +87,21 @@ export class Tor1Layer {
     if (payload[RelayHeaderOffset.recognized] !== 0 || payload[RelayHeaderOffset.recognized + 1] !== 0) {
       return undefined;
     }
-    // Digest a copy of the state, and keep it only if the cell proves to be ours.
+    // Digest a copy of the state, and keep it only if the cell proves to be ours. The digest
+    // covers the cell with its digest field zeroed: zero it in place and put it back after.
+    const d0 = payload[DIGEST_START]!;
+    const d1 = payload[DIGEST_START + 1]!;
+    const d2 = payload[DIGEST_START + 2]!;
+    const d3 = payload[DIGEST_START + 3]!;
+    payload.fill(0, DIGEST_START, DIGEST_END);
     const candidate = this.digest.clone();
-    candidate.update(payload.subarray(0, DIGEST_START), ZERO_DIGEST_FIELD, payload.subarray(DIGEST_END));
+    candidate.update(payload);
+    payload[DIGEST_START] = d0;
+    payload[DIGEST_START + 1] = d1;
+    payload[DIGEST_START + 2] = d2;
+    payload[DIGEST_START + 3] = d3;
     const tag = candidate.peek();
-    let difference = 0;
-    for (let i = 0; i < RELAY_DIGEST_FIELD_LENGTH; i++) difference |= tag[i]! ^ payload[DIGEST_START + i]!;
+    const difference = (tag[0]! ^ d0) | (tag[1]! ^ d1) | (tag[2]! ^ d2) | (tag[3]! ^ d3);
     if (difference !== 0) return undefined;
     this.digest = candidate;
     this.latestDigest = tag;

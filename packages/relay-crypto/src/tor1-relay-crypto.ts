@@ -60,6 +60,12 @@ export class Tor1RelayCrypto {
     this.backward.crypt(payload);
   }
 
+  /** Call periodically: frees the keystream either direction made ahead if it was idle since the last call. */
+  dropIdleKeystreams(): void {
+    this.forward.dropIdleKeystream();
+    this.backward.dropIdleKeystream();
+  }
+
   /** The running forward digest after the last cell recognized here (for SENDME v1). */
   get lastForwardDigest(): Uint8Array {
     return this.forward.lastDigest;

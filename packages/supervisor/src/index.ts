@@ -30,6 +30,7 @@ export {
 } from './descriptor-publisher.js';
 export { FileDirectoryStorage } from './directory-storage.js';
 export {
+  DEFAULT_WORKER_EXEC_ARGV,
   ForkedWorkerLauncher,
   type ForkedWorkerLauncherOptions,
   ForkedWorkers,

@@ -2,8 +2,11 @@
  * Channel cell framing (tor-spec section 3): splitting a byte stream into
  * cells and writing cells back, for link protocols 3 and later.
  *
- * Owns the two cell layouts and the circuit-ID width rule. It does not
- * interpret bodies (see channel-message.ts) and does not decide which
+ * Owns the two cell layouts and the circuit-ID width rule: one cell from the
+ * front of a buffer (decodeChannelCell), one cell into a new buffer or into
+ * a caller's (encodeChannelCell, encodeChannelCellInto), and the header
+ * reading that ChannelCellReader shares to frame a stream in place. It does
+ * not interpret bodies (see channel-message.ts) and does not decide which
  * commands a channel accepts in which state (see channel-phase.ts).
  *
  *   fixed-length:    CircID [2|4] | Command [1] | Payload [509]
@@ -94,42 +97,68 @@ export function decodeChannelCell(
   options: FramingOptions = {},
 ): ChannelFrame {
   const idLen = circIdLength(framing);
-  const commandAt = idLen;
-  if (buffer.length < idLen + 1) return { kind: 'incomplete', bytesNeeded: idLen + 1 };
-  const circId = readCircId(buffer, idLen);
-  const command = buffer[commandAt]!;
-
-  if (!isVariableLengthCommand(command)) {
-    const total = idLen + 1 + CELL_BODY_LENGTH;
-    if (buffer.length < total) return { kind: 'incomplete', bytesNeeded: total };
-    return {
-      kind: 'cell',
-      cell: { circId, command, body: buffer.slice(idLen + 1, total) },
-      bytesConsumed: total,
-    };
-  }
-
-  const headerLen = idLen + 3;
-  if (buffer.length < headerLen) return { kind: 'incomplete', bytesNeeded: headerLen };
-  const length = (buffer[commandAt + 1]! << 8) | buffer[commandAt + 2]!;
   const limit = variableBodyLimit(options);
-  if (length > limit) {
-    return {
-      kind: 'malformed',
-      error: new DecodeError(
-        'malformed',
-        OBJECT,
-        `variable-length cell (command ${command}) of ${length} bytes exceeds the limit of ${limit}`,
-      ),
-    };
+  const length = cellLengthAt(buffer, 0, buffer.length, idLen, limit);
+  if (length === MALFORMED_LENGTH) {
+    return { kind: 'malformed', error: oversizedCellError(buffer, 0, idLen, limit) };
   }
-  const total = headerLen + length;
-  if (buffer.length < total) return { kind: 'incomplete', bytesNeeded: total };
+  if (length < 0) return { kind: 'incomplete', bytesNeeded: -length };
+  if (buffer.length < length) return { kind: 'incomplete', bytesNeeded: length };
+  const bodyAt = cellBodyOffset(buffer[idLen]!, idLen);
   return {
     kind: 'cell',
-    cell: { circId, command, body: buffer.slice(headerLen, total) },
-    bytesConsumed: total,
+    cell: {
+      circId: readCircId(buffer, 0, idLen),
+      command: buffer[idLen]!,
+      body: buffer.slice(bodyAt, length),
+    },
+    bytesConsumed: length,
   };
+}
+
+/** `cellLengthAt`'s answer for a variable-length cell whose Length is over the limit. */
+export const MALFORMED_LENGTH = 0;
+
+/**
+ * The framing of the cell that starts at `bytes[at]`, with `end` the end of
+ * the bytes available (shared by decodeChannelCell and ChannelCellReader):
+ *
+ * - its total length on the wire once its header is there (the body may
+ *   still be missing);
+ * - `-n` while its header is incomplete: `n` bytes from `at` are needed to
+ *   read it;
+ * - MALFORMED_LENGTH for a variable-length cell over `limit`.
+ */
+export function cellLengthAt(
+  bytes: Uint8Array,
+  at: number,
+  end: number,
+  idLen: 2 | 4,
+  limit: number,
+): number {
+  if (end - at < idLen + 1) return -(idLen + 1);
+  const command = bytes[at + idLen]!;
+  if (!isVariableLengthCommand(command)) return idLen + 1 + CELL_BODY_LENGTH;
+  if (end - at < idLen + 3) return -(idLen + 3);
+  const length = (bytes[at + idLen + 1]! << 8) | bytes[at + idLen + 2]!;
+  if (length > limit) return MALFORMED_LENGTH;
+  return idLen + 3 + length;
+}
+
+/** Where the body of a cell with `command` starts, from the start of the cell. */
+export function cellBodyOffset(command: number, idLen: 2 | 4): number {
+  return isVariableLengthCommand(command) ? idLen + 3 : idLen + 1;
+}
+
+/** The error for a cell `cellLengthAt` called MALFORMED_LENGTH (it read that cell's whole header). */
+export function oversizedCellError(bytes: Uint8Array, at: number, idLen: 2 | 4, limit: number): DecodeError {
+  const command = bytes[at + idLen]!;
+  const length = (bytes[at + idLen + 1]! << 8) | bytes[at + idLen + 2]!;
+  return new DecodeError(
+    'malformed',
+    OBJECT,
+    `variable-length cell (command ${command}) of ${length} bytes exceeds the limit of ${limit}`,
+  );
 }
 
 /**
@@ -140,39 +169,78 @@ export function decodeChannelCell(
  * fixed-length body over 509 bytes or a variable-length body over 65535.
  */
 export function encodeChannelCell(cell: ChannelCell, framing: CellFraming): Uint8Array {
-  const idLen = circIdLength(framing);
-  const maxId = idLen === 4 ? 0xffffffff : 0xffff;
-  if (!Number.isInteger(cell.circId) || cell.circId < 0 || cell.circId > maxId) {
-    throw new InternalError(`circuit ID ${cell.circId} does not fit in ${idLen} bytes`);
-  }
-  if (!Number.isInteger(cell.command) || cell.command < 0 || cell.command > 0xff) {
-    throw new InternalError(`cell command out of range: ${cell.command}`);
-  }
-  const body = cell.body;
-  let out: Uint8Array;
-  let bodyAt: number;
-  if (isVariableLengthCommand(cell.command)) {
-    if (body.length > MAX_VARIABLE_BODY_LENGTH) {
-      throw new InternalError(`variable-length cell body too long: ${body.length}`);
-    }
-    out = new Uint8Array(idLen + 3 + body.length);
-    out[idLen + 1] = body.length >>> 8;
-    out[idLen + 2] = body.length & 0xff;
-    bodyAt = idLen + 3;
-  } else {
-    if (body.length > CELL_BODY_LENGTH) {
-      throw new InternalError(`fixed-length cell body too long: ${body.length}`);
-    }
-    out = new Uint8Array(idLen + 1 + CELL_BODY_LENGTH);
-    bodyAt = idLen + 1;
-  }
-  writeCircId(out, idLen, cell.circId);
-  out[idLen] = cell.command;
-  out.set(body, bodyAt);
+  const out = new Uint8Array(checkEncodableCell(cell.circId, cell.command, cell.body.length, framing));
+  encodeChannelCellInto(out, 0, cell.circId, cell.command, cell.body, framing);
   return out;
 }
 
-function variableBodyLimit(options: FramingOptions): number {
+/**
+ * Writes one cell into `out` at `at`, as encodeChannelCell lays it out, and
+ * returns the number of bytes written (as checkEncodableCell). Every byte of
+ * the cell is written, padding included, so `out` may hold anything before.
+ * Throws InternalError as encodeChannelCell does, and for a cell that does
+ * not fit in `out`.
+ */
+export function encodeChannelCellInto(
+  out: Uint8Array,
+  at: number,
+  circId: number,
+  command: number,
+  body: Uint8Array,
+  framing: CellFraming,
+): number {
+  const total = checkEncodableCell(circId, command, body.length, framing);
+  if (!Number.isInteger(at) || at < 0 || at + total > out.length) {
+    throw new InternalError(`a ${total}-byte cell does not fit in ${out.length} bytes at ${at}`);
+  }
+  const idLen = circIdLength(framing);
+  writeCircId(out, at, idLen, circId);
+  out[at + idLen] = command;
+  if (isVariableLengthCommand(command)) {
+    out[at + idLen + 1] = body.length >>> 8;
+    out[at + idLen + 2] = body.length & 0xff;
+    out.set(body, at + idLen + 3);
+  } else {
+    out.set(body, at + idLen + 1);
+    if (body.length < CELL_BODY_LENGTH) out.fill(0, at + idLen + 1 + body.length, at + total);
+  }
+  return total;
+}
+
+/**
+ * Checks that a cell can be encoded and returns its size on the wire, as
+ * encodedCellLength. Throws InternalError where encodeChannelCell would: for
+ * a circuit ID that does not fit the framing, a command out of range, a
+ * fixed-length body over 509 bytes or a variable-length body over 65535.
+ */
+export function checkEncodableCell(
+  circId: number,
+  command: number,
+  bodyLength: number,
+  framing: CellFraming,
+): number {
+  const idLen = circIdLength(framing);
+  const maxId = idLen === 4 ? 0xffffffff : 0xffff;
+  if (!Number.isInteger(circId) || circId < 0 || circId > maxId) {
+    throw new InternalError(`circuit ID ${circId} does not fit in ${idLen} bytes`);
+  }
+  if (!Number.isInteger(command) || command < 0 || command > 0xff) {
+    throw new InternalError(`cell command out of range: ${command}`);
+  }
+  if (isVariableLengthCommand(command)) {
+    if (bodyLength > MAX_VARIABLE_BODY_LENGTH) {
+      throw new InternalError(`variable-length cell body too long: ${bodyLength}`);
+    }
+    return idLen + 3 + bodyLength;
+  }
+  if (bodyLength > CELL_BODY_LENGTH) {
+    throw new InternalError(`fixed-length cell body too long: ${bodyLength}`);
+  }
+  return idLen + 1 + CELL_BODY_LENGTH;
+}
+
+/** The variable-length body limit `options` set. Throws InternalError when it is out of range. */
+export function variableBodyLimit(options: FramingOptions): number {
   const limit = options.maxVariableBodyLength ?? MAX_VARIABLE_BODY_LENGTH;
   if (!Number.isInteger(limit) || limit < 0 || limit > MAX_VARIABLE_BODY_LENGTH) {
     throw new InternalError(`maxVariableBodyLength out of range: ${limit}`);
@@ -180,19 +248,20 @@ function variableBodyLimit(options: FramingOptions): number {
   return limit;
 }
 
-function readCircId(buffer: Uint8Array, idLen: 2 | 4): number {
-  if (idLen === 2) return (buffer[0]! << 8) | buffer[1]!;
-  return ((buffer[0]! << 24) >>> 0) + ((buffer[1]! << 16) | (buffer[2]! << 8) | buffer[3]!);
+/** Reads the circuit ID of the cell at `at`. */
+export function readCircId(buffer: Uint8Array, at: number, idLen: 2 | 4): number {
+  if (idLen === 2) return (buffer[at]! << 8) | buffer[at + 1]!;
+  return ((buffer[at]! << 24) >>> 0) + ((buffer[at + 1]! << 16) | (buffer[at + 2]! << 8) | buffer[at + 3]!);
 }
 
-function writeCircId(out: Uint8Array, idLen: 2 | 4, circId: number): void {
+function writeCircId(out: Uint8Array, at: number, idLen: 2 | 4, circId: number): void {
   if (idLen === 2) {
-    out[0] = circId >>> 8;
-    out[1] = circId & 0xff;
+    out[at] = circId >>> 8;
+    out[at + 1] = circId & 0xff;
     return;
   }
-  out[0] = circId >>> 24;
-  out[1] = (circId >>> 16) & 0xff;
-  out[2] = (circId >>> 8) & 0xff;
-  out[3] = circId & 0xff;
+  out[at] = circId >>> 24;
+  out[at + 1] = (circId >>> 16) & 0xff;
+  out[at + 2] = (circId >>> 8) & 0xff;
+  out[at + 3] = circId & 0xff;
 }

@@ -10,7 +10,7 @@
  * digest, hashes the payload and patches the first four bytes of the running
  * digest in. It does not encrypt or check digests.
  */
-import { DecodeError, decodeWith, InternalError, type Random, type Result } from '@relayd/common';
+import { DecodeError, decodeWith, InternalError, ok, type Random, type Result } from '@relayd/common';
 import { CELL_BODY_LENGTH } from '../channel/channel-cell.js';
 
 /** The relay payload is the whole body of its channel cell. */
@@ -56,9 +56,20 @@ const OBJECT = 'relay cell';
 /**
  * Reads the header and data of a decrypted, recognized relay payload. The
  * payload must be exactly 509 bytes (shorter is `incomplete`, longer
- * `malformed`), and Length at most 498.
+ * `malformed`), and Length at most 498. `digest` and `data` are copies.
  */
 export function decodeRelayCell(payload: Uint8Array): Result<RelayCell, DecodeError> {
+  const view = viewRelayCell(payload);
+  if (!view.ok) return view;
+  return ok({ ...view.value, digest: view.value.digest.slice(), data: view.value.data.slice() });
+}
+
+/**
+ * decodeRelayCell without the copies: `digest` and `data` are views into
+ * `payload`, valid only while the payload is neither modified nor reused.
+ * For the relay engine, which acts on a cell before it lets go of it.
+ */
+export function viewRelayCell(payload: Uint8Array): Result<RelayCell, DecodeError> {
   return decodeWith(payload, OBJECT, (r) => {
     if (r.remaining > RELAY_PAYLOAD_LENGTH)
       r.fail(`payload is ${r.remaining} bytes, not ${RELAY_PAYLOAD_LENGTH}`);
@@ -72,10 +83,10 @@ export function decodeRelayCell(payload: Uint8Array): Result<RelayCell, DecodeEr
     const command = r.u8('relay command');
     const recognized = r.u16('recognized');
     const streamId = r.u16('stream id');
-    const digest = r.take(RELAY_DIGEST_LENGTH, 'digest').slice();
+    const digest = r.take(RELAY_DIGEST_LENGTH, 'digest');
     const length = r.u16('length');
     if (length > RELAY_DATA_MAX_LENGTH) r.fail(`length ${length} exceeds ${RELAY_DATA_MAX_LENGTH}`);
-    const data = r.take(length, 'data').slice();
+    const data = r.take(length, 'data');
     // "Implementations MUST NOT rely on the contents of the 'Padding' field."
     return { command, recognized, streamId, digest, data };
   });
@@ -84,10 +95,16 @@ export function decodeRelayCell(payload: Uint8Array): Result<RelayCell, DecodeEr
 /**
  * Builds a 509-byte relay payload with 'recognized' and digest zero, and
  * padding of four zero bytes then bytes from `random` (all zero when fewer
- * than four bytes are left). Throws InternalError for data over 498 bytes
- * or out-of-range header values.
+ * than four bytes are left). Writes every byte of `out` (default: a new
+ * array), so it may be memory from a CellBodyAllocator. Throws
+ * InternalError for data over 498 bytes, out-of-range header values or an
+ * `out` that is not 509 bytes.
  */
-export function encodeRelayCell(fields: RelayCellFields, random: Random): Uint8Array {
+export function encodeRelayCell(
+  fields: RelayCellFields,
+  random: Random,
+  out: Uint8Array = new Uint8Array(RELAY_PAYLOAD_LENGTH),
+): Uint8Array {
   const { command, streamId, data } = fields;
   if (!Number.isInteger(command) || command < 0 || command > 0xff) {
     throw new InternalError(`relay command out of range: ${command}`);
@@ -98,19 +115,26 @@ export function encodeRelayCell(fields: RelayCellFields, random: Random): Uint8A
   if (data.length > RELAY_DATA_MAX_LENGTH) {
     throw new InternalError(`relay data too long: ${data.length} > ${RELAY_DATA_MAX_LENGTH}`);
   }
-  const out = new Uint8Array(RELAY_PAYLOAD_LENGTH);
+  checkPayload(out);
   out[RELAY_COMMAND_OFFSET] = command;
+  out[RELAY_RECOGNIZED_OFFSET] = 0;
+  out[RELAY_RECOGNIZED_OFFSET + 1] = 0;
   out[RELAY_STREAM_ID_OFFSET] = streamId >>> 8;
   out[RELAY_STREAM_ID_OFFSET + 1] = streamId & 0xff;
+  out.fill(0, RELAY_DIGEST_OFFSET, RELAY_DIGEST_OFFSET + RELAY_DIGEST_LENGTH);
   out[RELAY_LENGTH_OFFSET] = data.length >>> 8;
   out[RELAY_LENGTH_OFFSET + 1] = data.length & 0xff;
   out.set(data, RELAY_HEADER_LENGTH);
-  const randomAt = RELAY_HEADER_LENGTH + data.length + RELAY_PADDING_ZERO_PREFIX;
+  const dataEnd = RELAY_HEADER_LENGTH + data.length;
+  const randomAt = dataEnd + RELAY_PADDING_ZERO_PREFIX;
   if (randomAt < RELAY_PAYLOAD_LENGTH) {
+    out.fill(0, dataEnd, randomAt);
     const n = RELAY_PAYLOAD_LENGTH - randomAt;
     const padding = random.bytes(n);
     if (padding.length !== n) throw new InternalError(`Random returned ${padding.length} bytes, not ${n}`);
     out.set(padding, randomAt);
+  } else {
+    out.fill(0, dataEnd);
   }
   return out;
 }

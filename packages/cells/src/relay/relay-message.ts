@@ -236,9 +236,19 @@ export function encodeRelayMessage(message: RelayMessage): { command: number; da
 /**
  * Encodes a message as a 509-byte relay payload on `streamId` (0 for
  * circuit-level messages), with zero 'recognized' and digest fields and
- * random padding, ready for the relay crypto.
+ * random padding, ready for the relay crypto. Every byte of `out` (default:
+ * a new array) is written.
  */
-export function encodeRelayMessageCell(streamId: number, message: RelayMessage, random: Random): Uint8Array {
-  const { command, data } = encodeRelayMessage(message);
-  return encodeRelayCell({ command, streamId, data }, random);
+export function encodeRelayMessageCell(
+  streamId: number,
+  message: RelayMessage,
+  random: Random,
+  out?: Uint8Array,
+): Uint8Array {
+  // DATA is the bulk of what is originated: its data is the relay data as is, no writer needed.
+  const { command, data } =
+    message.type === 'data'
+      ? { command: RelayCommand.DATA, data: message.data }
+      : encodeRelayMessage(message);
+  return encodeRelayCell({ command, streamId, data }, random, out);
 }
