@@ -46,7 +46,7 @@ describe('npm run demo (demo.js --once)', { timeout: DEADLINE_MS + 30_000 }, () 
     assert.equal(code, 0, output);
     assert.match(output, /Bootstrapped 100% in \d+\.\d s/);
     assert.match(output, /sha256 matches the payload server's/);
-    const bridgeLine = /relayd's bridge line: (Bridge 127\.0\.0\.\d+:\d+ [0-9A-F]{40})\n/.exec(output);
+    const bridgeLine = /relayd's bridge line: (Bridge 127\.\d+\.\d+\.\d+:\d+ [0-9A-F]{40})\n/.exec(output);
     assert.ok(bridgeLine, output);
     const pid = Number(/relayd: pid (\d+),/.exec(output)?.[1]);
     assert.ok(pid > 0);

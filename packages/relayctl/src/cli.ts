@@ -1,11 +1,16 @@
 /**
  * The relayctl command line. `getCli()` is shared by the executable and the
- * tests. Offline commands work on a DataDirectory; online ones talk to a
- * running relayd over its control socket.
+ * tests. Offline commands work on a DataDirectory (keys generate, show,
+ * import, export, restore); online ones talk to a running relayd over its
+ * control socket (status, workers, reload, bridge-line, circuits,
+ * connections, keys rotate-onion). Exit statuses: exit-codes.ts.
  */
 import yargs, { type Argv } from 'yargs';
 import pkg from '../package.json' with { type: 'json' };
+import { DEFAULT_CONFIG_FILE } from './control-options.js';
+import { UsageError } from './exit-codes.js';
 import { keysCommand } from './keys-command.js';
+import { onlineCommands } from './online-commands.js';
 
 export const RELAYCTL_VERSION: string = pkg.version;
 
@@ -17,9 +22,16 @@ export interface CliIo {
 }
 
 export function getCli(argv: string[], io: CliIo): Argv {
-  return yargs(argv)
+  const cli = yargs(argv)
     .scriptName('relayctl')
-    .usage('relayctl: manage a relayd bridge\n\nUsage: $0 <command> [options]')
+    .usage(
+      'relayctl: manage a relayd bridge\n\n' +
+        'Usage: $0 <command> [options]\n\n' +
+        'Commands that talk to the running relayd find its control socket in its configuration\n' +
+        `(-f, default ${DEFAULT_CONFIG_FILE}: ControlSocket, or DataDirectory/control.sock) or take --socket.\n` +
+        'Exit status: 0 ok, 1 error, 2 usage, 3 relayd not running or not answering, 4 permission denied.',
+    )
+    .env('RELAYCTL')
     .command(
       'build-info',
       'Print version and build details',
@@ -30,9 +42,10 @@ export function getCli(argv: string[], io: CliIo): Argv {
         else for (const [k, v] of Object.entries(info)) io.out(`${k}: ${v}`);
       },
     )
-    .command('keys', 'Create or inspect the key store of a DataDirectory', (y) =>
+    .command('keys', 'Create, inspect, import, back up, restore or rotate the keys', (y) =>
       keysCommand(y, io, () => io.nowMs?.() ?? Date.now()),
-    )
+    );
+  return onlineCommands(cli, io)
     .demandCommand(1, 'Give a command; see --help.')
     .strict()
     .version(RELAYCTL_VERSION)
@@ -41,9 +54,10 @@ export function getCli(argv: string[], io: CliIo): Argv {
     .wrap(Math.min(110, process.stdout.columns || 110))
     .exitProcess(false)
     .fail((message, error) => {
-      throw error ?? new UsageError(message);
+      // yargs reports some argument mistakes (a missing option value) as a YError: still a usage error.
+      if (!error || error.name === 'YError') throw new UsageError(message ?? error?.message ?? 'usage error');
+      throw error;
     });
 }
 
-/** A mistake on the command line: reported as one line, exit status 2. */
-export class UsageError extends Error {}
+export { UsageError };

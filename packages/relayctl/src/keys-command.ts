@@ -1,12 +1,28 @@
 /**
- * `relayctl keys generate|show`: offline commands on a DataDirectory's key
- * store. Both print the same facts; `--json` prints them as one object whose
- * field names are documented in docs/keys.md.
+ * `relayctl keys …`: the key store of a DataDirectory.
+ *
+ *   generate, show       create or inspect keys (offline); both print the
+ *                        same facts, `--json` as one object (docs/keys.md)
+ *   import               copy a C tor bridge's keys (and pt_state/) into a
+ *                        relayd DataDirectory, same fingerprint (offline)
+ *   export, restore      back the keys up (ustar archive or directory) and
+ *                        restore them (offline; docs/relayctl.md)
+ *   rotate-onion         rotate the onion keys of the running bridge (online,
+ *                        over the control socket)
  */
 import type { Logger } from '@relayd/common';
+import {
+  type ExportReport,
+  exportKeyBackup,
+  importTorKeys,
+  type RestoreReport,
+  restoreKeyBackup,
+  type TorImportReport,
+} from '@relayd/control';
 import { DEFAULT_NICKNAME, generateKeys, type KeyStatus, readKeyStatus } from '@relayd/keys';
 import type { Argv } from 'yargs';
 import type { CliIo } from './cli.js';
+import { rotateOnionCommand } from './online-commands.js';
 
 /** The JSON object `relayctl keys show --json` prints (docs/keys.md). */
 export interface KeysShowJson {
@@ -69,7 +85,7 @@ function cliLogger(io: CliIo): Logger {
 }
 
 export function keysCommand(y: Argv, io: CliIo, nowMs: () => number): Argv {
-  return y
+  const offline = y
     .command(
       'generate',
       'Create the keys of a new bridge in a DataDirectory (refuses to overwrite identity keys)',
@@ -103,5 +119,109 @@ export function keysCommand(y: Argv, io: CliIo, nowMs: () => number): Argv {
         printStatus(io, args.json, keysShowJson(args['data-dir'], readKeyStatus(args['data-dir'], nowMs())));
       },
     )
-    .demandCommand(1, 'Give a keys command: generate or show.');
+    .command(
+      'import',
+      "Copy a C tor bridge's keys (and pt_state/) into a relayd DataDirectory, keeping its fingerprint",
+      (yy) =>
+        yy
+          .option('from', {
+            type: 'string',
+            demandOption: true,
+            describe: "tor's DataDirectory (holding keys/)",
+          })
+          .option('data-dir', { type: 'string', demandOption: true, describe: "relayd's DataDirectory" })
+          .option('json', { type: 'boolean', default: false, describe: 'Print as JSON' }),
+      (args) => {
+        const report = importTorKeys({ from: args.from, dataDir: args['data-dir'], nowMs: nowMs() });
+        printImport(io, args.json, report);
+      },
+    )
+    .command(
+      'export',
+      'Back up the keys and pt_state/ of a DataDirectory to an archive file or a directory',
+      (yy) =>
+        yy
+          .option('data-dir', { type: 'string', demandOption: true, describe: 'The DataDirectory' })
+          .option('to', {
+            type: 'string',
+            demandOption: true,
+            describe: 'A new archive file, or a directory (existing and empty, or ending in /)',
+          })
+          .option('json', { type: 'boolean', default: false, describe: 'Print as JSON' }),
+      (args) => {
+        const report = exportKeyBackup({ dataDir: args['data-dir'], to: args.to, nowMs: nowMs() });
+        printExport(io, args.json, report);
+      },
+    )
+    .command(
+      'restore',
+      'Restore a backup into a DataDirectory (refuses to replace an existing identity without --force)',
+      (yy) =>
+        yy
+          .option('from', {
+            type: 'string',
+            demandOption: true,
+            describe: 'The backup: archive file or directory',
+          })
+          .option('data-dir', { type: 'string', demandOption: true, describe: 'The DataDirectory' })
+          .option('force', {
+            type: 'boolean',
+            default: false,
+            describe: 'Replace an existing identity (its keys/ is renamed aside, not deleted)',
+          })
+          .option('json', { type: 'boolean', default: false, describe: 'Print as JSON' }),
+      (args) => {
+        const report = restoreKeyBackup({
+          from: args.from,
+          dataDir: args['data-dir'],
+          force: args.force,
+          nowMs: nowMs(),
+        });
+        printRestore(io, args.json, report);
+      },
+    );
+  return rotateOnionCommand(offline, io).demandCommand(
+    1,
+    'Give a keys command: generate, show, import, export, restore or rotate-onion.',
+  );
+}
+
+function printImport(io: CliIo, json: boolean, r: TorImportReport): void {
+  if (json) {
+    io.out(JSON.stringify(r));
+    return;
+  }
+  io.out(`imported the keys of ${r.from} into ${r.dataDirectory}`);
+  io.out(`rsa fingerprint:        ${r.rsaFingerprint}`);
+  io.out(`ed25519 identity:       ${r.ed25519Identity}`);
+  io.out(
+    `checked against:        ${r.checkedAgainst.length === 0 ? "nothing (tor's fingerprint files are absent)" : r.checkedAgainst.join(', ')}`,
+  );
+  io.out(`files:                  ${r.files.join(', ')}`);
+  for (const s of r.skipped) io.err(`relayctl: note: not copied: ${s}`);
+  io.out('stop tor before starting relayd: one identity must not run twice');
+}
+
+function printExport(io: CliIo, json: boolean, r: ExportReport): void {
+  if (json) {
+    io.out(JSON.stringify(r));
+    return;
+  }
+  io.out(`backed up ${r.files.length} files of ${r.dataDirectory} to ${r.to} (${r.form})`);
+  io.out(`rsa fingerprint:        ${r.rsaFingerprint}`);
+  io.out(`ed25519 identity:       ${r.ed25519Identity}`);
+  for (const s of r.skipped) io.err(`relayctl: note: not backed up: ${s}`);
+}
+
+function printRestore(io: CliIo, json: boolean, r: RestoreReport): void {
+  if (json) {
+    io.out(JSON.stringify(r));
+    return;
+  }
+  io.out(
+    `restored ${r.files.length} files from ${r.from} (${r.form}, made ${r.created}) into ${r.dataDirectory}`,
+  );
+  io.out(`rsa fingerprint:        ${r.rsaFingerprint}`);
+  io.out(`ed25519 identity:       ${r.ed25519Identity}`);
+  for (const aside of r.movedAside) io.out(`the previous files are kept in ${aside}`);
 }

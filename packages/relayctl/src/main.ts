@@ -1,6 +1,6 @@
 /** Process entry of `bin/relayctl`. The only place besides the worker entry that exits the process. */
-import { describeError } from '@relayd/common';
-import { getCli, UsageError } from './cli.js';
+import { getCli } from './cli.js';
+import { describeFailure, exitCodeFor } from './exit-codes.js';
 
 const io = {
   out: (t: string) => process.stdout.write(`${t}\n`),
@@ -10,6 +10,6 @@ const io = {
 try {
   await getCli(process.argv.slice(2), io).parseAsync();
 } catch (error) {
-  io.err(`relayctl: ${describeError(error)}`);
-  process.exitCode = error instanceof UsageError ? 2 : 1;
+  io.err(`relayctl: ${describeFailure(error)}`);
+  process.exitCode = exitCodeFor(error);
 }

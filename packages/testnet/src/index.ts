@@ -8,7 +8,7 @@ export {
 export { TESTNET_ERROR, TestnetError, type TestnetErrorCode } from './errors.js';
 export { type HttpResponse, parseHttpResponse } from './http-response.js';
 export { describeLogs, LogFollower, sleep, type WaitForLogOptions, waitForLogLine } from './log-watch.js';
-export { canBind, LoopbackAllocator, PORT_RANGE } from './loopback.js';
+export { canBind, LoopbackAllocator, PORT_RANGE, randomLoopbackBlock } from './loopback.js';
 export {
   type NetworkTimings,
   type StartBridgeOptions,

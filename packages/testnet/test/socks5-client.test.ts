@@ -135,11 +135,11 @@ describe('downloadViaSocks5 against a local SOCKS5 server', () => {
 });
 
 describe('LoopbackAllocator', () => {
-  it('hands out distinct 127.0.0.x addresses and bindable, distinct ports in range', async () => {
+  it('hands out distinct 127.A.B.x addresses and bindable, distinct ports in range', async () => {
     const allocator = new LoopbackAllocator();
     const a = await allocator.allocateAddress();
     const b = await allocator.allocateAddress();
-    assert.match(a, /^127\.0\.0\.\d+$/);
+    assert.match(a, /^127\.\d+\.\d+\.\d+$/);
     if (a !== '127.0.0.1') assert.notEqual(a, b);
     const ports = new Set<number>();
     for (let i = 0; i < 20; i++) {
@@ -159,5 +159,20 @@ describe('LoopbackAllocator', () => {
     } finally {
       server.close();
     }
+  });
+});
+
+describe('LoopbackAllocator address blocks', () => {
+  it('hands out addresses of its own random 127.A.B block, distinct between allocators', async () => {
+    const blocks = new Set<string>();
+    for (let i = 0; i < 20; i++) {
+      const allocator = new LoopbackAllocator();
+      assert.match(allocator.block, /^127\.([3-9]|[1-9]\d|1\d\d|2[0-4]\d|25[0-4])\.(\d{1,3})$/);
+      blocks.add(allocator.block);
+    }
+    assert.ok(blocks.size > 15, `20 allocators drew only ${blocks.size} distinct blocks`);
+    const fixed = new LoopbackAllocator({ block: '127.0.0' });
+    assert.equal(await fixed.allocateAddress(), '127.0.0.2');
+    assert.equal(await fixed.allocateAddress(), '127.0.0.3');
   });
 });
