@@ -38,6 +38,12 @@ export { type LinkConnector, type TlsLinkConnectorOptions, tlsLinkConnector } fr
 export { fetchBridgeDescriptor, OWN_DESCRIPTOR_PATH } from './descriptor.js';
 export { LoadgenError, type LoadgenErrorCode } from './errors.js';
 export {
+  DEFAULT_LOAD_TRANSPORT_NAME,
+  type ExtOrPortConnectorOptions,
+  extOrPortLinkConnector,
+  loadgenClientAddress,
+} from './ext-orport-connector.js';
+export {
   LoadGenerator,
   type LoadModules,
   type LoadPhase,
