@@ -10,6 +10,9 @@
  * USERADDR) is counted under no key and never refused here: every such
  * connection comes from the transport's own address, and capping that
  * would cap the whole transport.
+ *
+ * Addresses are counted with or without a cap (limit 0): the counts are
+ * what the control socket's `connections` and the per-address metrics show.
  */
 
 /** One admitted connection's place in the count; release it exactly once when the connection ends. */
@@ -28,9 +31,9 @@ export class ConnectionsPerAddress {
 
   /** Takes a place for `address`, or returns undefined when it already holds `limit` connections. */
   tryAcquire(address: string | undefined): AddressLease | undefined {
-    if (address === undefined || this.limit === 0) return NO_LEASE;
+    if (address === undefined) return NO_LEASE;
     const held = this.counts.get(address) ?? 0;
-    if (held >= this.limit) {
+    if (this.limit > 0 && held >= this.limit) {
       this.refused++;
       return undefined;
     }
@@ -50,6 +53,11 @@ export class ConnectionsPerAddress {
   /** Connections `address` holds now. */
   held(address: string): number {
     return this.counts.get(address) ?? 0;
+  }
+
+  /** Every address holding connections now, with how many. */
+  entries(): IterableIterator<[string, number]> {
+    return this.counts.entries();
   }
 
   /** Distinct addresses holding at least one connection. */

@@ -92,6 +92,8 @@ export interface Balancer {
   /** Proxy mode: stops choosing a backend; its open connections run on. */
   removeBackend(id: string): boolean;
   stats(): BalancerStats;
+  /** Client addresses (from USERADDR) holding connections now, and how many each. */
+  clientAddresses(): Iterable<readonly [string, number]>;
   /** Stops accepting, stops health checks, closes proxied connections. Idempotent. */
   close(): Promise<void>;
 }
@@ -228,6 +230,7 @@ export async function startBalancer(
         addressLimitRefusals: limits.refusals,
       };
     },
+    clientAddresses: () => [...limits.entries()],
     close() {
       closing ??= closeAll();
       return closing;

@@ -36,8 +36,20 @@ describe('ConnectionsPerAddress', () => {
     const limits = new ConnectionsPerAddress(1);
     for (let i = 0; i < 10; i++) assert.ok(limits.tryAcquire(undefined));
     const open = new ConnectionsPerAddress(0);
-    for (let i = 0; i < 10; i++) assert.ok(open.tryAcquire('203.0.113.1'));
+    const leases = Array.from({ length: 10 }, () => open.tryAcquire('203.0.113.1'));
+    assert.ok(leases.every((l) => l !== undefined));
     assert.equal(open.refusals, 0);
+    // Without a cap the addresses are still counted (for `relayctl connections` and the metrics).
+    open.tryAcquire('2001:db8::2');
+    assert.deepEqual(
+      [...open.entries()],
+      [
+        ['203.0.113.1', 10],
+        ['2001:db8::2', 1],
+      ],
+    );
+    for (const lease of leases) lease!.release();
+    assert.deepEqual([...open.entries()], [['2001:db8::2', 1]]);
   });
 
   it('property: held counts match the leases outstanding and never exceed the limit', () => {

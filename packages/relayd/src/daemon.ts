@@ -12,7 +12,13 @@
  * supervisor launches; a shutdown stops the transports first, then the
  * front, then the workers.
  *
- * SIGHUP reloads the configuration file, as tor does: a file with errors
+ * Once the bridge runs, the control socket opens (ControlSocket, default
+ * DataDirectory/control.sock; @relayd/control) for relayctl; it closes
+ * first on shutdown. A socket that cannot be opened is logged and the
+ * bridge serves on without it.
+ *
+ * SIGHUP, and `relayctl reload`, reload the configuration file, as tor
+ * does; the two take turns, one reload at a time. A file with errors
  * is reported and the running configuration kept; otherwise new `Log`
  * lines and SafeLogging apply at once (here and in the workers), and the
  * supervisor applies the rest (Supervisor.reload: live settings, worker
@@ -25,6 +31,13 @@
  */
 import { describeError, RelayError } from '@relayd/common';
 import { formatDiagnostic, loadConfigFile, type RelaydConfig } from '@relayd/config';
+import {
+  type ControlServer,
+  controlServerOptions,
+  controlTargetFromSupervisor,
+  type ReloadReport,
+  startControlServer,
+} from '@relayd/control';
 import { ForkedWorkerLauncher, RetargetableLogger, Supervisor } from '@relayd/supervisor';
 import { createLogger, type RelaydLogger } from '@relayd/telemetry';
 import type { CliIo } from './cli.js';
@@ -46,7 +59,7 @@ export interface DaemonHooks {
   /** Where the workers run: worker processes (default) or one worker in this process. */
   readonly workers?: 'forked' | 'in-process';
   /** Receives the function that reloads the configuration (what SIGHUP calls), for tests. */
-  readonly onReloadReady?: (reload: () => Promise<void>) => void;
+  readonly onReloadReady?: (reload: () => Promise<ReloadReport>) => void;
 }
 
 function openLogger(config: RelaydConfig): RelaydLogger {
@@ -128,13 +141,21 @@ export async function runDaemon(
     }
     const running = supervisor;
     let logConfig = config;
-    const reload = async (): Promise<void> => {
+    const reloadNow = async (): Promise<ReloadReport> => {
       const next = loadConfigFile(file);
       if (!next.ok) {
         for (const e of next.error.errors) logger.warn({ file: e.file, line: e.line }, formatDiagnostic(e));
         logger.warn({}, `${file} has errors; keeping the running configuration`);
-        return;
+        return {
+          accepted: false,
+          errors: next.error.errors.map(formatDiagnostic),
+          warnings: [],
+          applied: [],
+          restartedWorkers: false,
+          needsRestart: [],
+        };
       }
+      const warned = next.value.warnings.map(formatDiagnostic);
       for (const w of next.value.warnings) logger.warn({ file: w.file, line: w.line }, formatDiagnostic(w));
       const nextConfig = next.value.config;
       if (!sameLogSettings(logConfig, nextConfig)) {
@@ -153,20 +174,42 @@ export async function runDaemon(
           );
         }
       }
-      await running.reload(nextConfig);
+      const outcome = await running.reload(nextConfig);
+      return { accepted: true, errors: [], warnings: warned, ...outcome };
+    };
+    // SIGHUP and `relayctl reload` take turns: one reload at a time, in the order asked.
+    let reloading: Promise<unknown> = Promise.resolve();
+    const reload = (): Promise<ReloadReport> => {
+      const run = reloading.then(reloadNow);
+      reloading = run.catch((error: unknown) => {
+        logger.error({ err: describeError(error) }, `bug: reload failed: ${describeError(error)}`);
+      });
+      return run;
     };
     hooks.onReloadReady?.(reload);
     // tor reloads its configuration on SIGHUP; Node's default would end the process.
-    let reloading = Promise.resolve();
     const onHangup = () => {
       logger.notice({}, `received SIGHUP: reloading ${file}`);
-      reloading = reloading.then(reload).catch((error: unknown) => {
-        logger.error({ err: describeError(error) }, `bug: reload failed: ${describeError(error)}`);
-      });
+      void reload().catch(() => {});
     };
     process.on('SIGHUP', onHangup);
+    let control: ControlServer | undefined;
+    const controlOptions = controlServerOptions(config);
+    if (controlOptions) {
+      try {
+        const target = controlTargetFromSupervisor(supervisor, { reload });
+        control = await startControlServer(controlOptions, target, { logger });
+      } catch (error) {
+        // The bridge serves on without it; relayctl says the daemon cannot be reached.
+        logger.error(
+          { err: describeError(error) },
+          `cannot open the control socket ${controlOptions.path}: ${describeError(error)}; relayctl cannot reach this relayd`,
+        );
+      }
+    }
     const signal = await stopSignal.finally(() => process.off('SIGHUP', onHangup));
     logger.notice({ signal }, `received ${signal}: shutting down`);
+    await control?.close();
     const stopped = await withTimeout(supervisor.stop(), SHUTDOWN_TIMEOUT_MS);
     if (stopped === 'timeout') {
       logger.error({}, `shutdown did not finish within ${SHUTDOWN_TIMEOUT_MS} ms`);

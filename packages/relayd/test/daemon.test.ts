@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import type { ReloadReport } from '@relayd/control';
 import { DaemonExit, runDaemon } from '../src/index.js';
 
 const BIN = fileURLToPath(new URL('../../../../bin/relayd', import.meta.url));
@@ -122,7 +123,7 @@ describe('relayd -f FILE (the daemon)', { timeout: 60_000 }, () => {
     const file = torrc('reload.torrc', lines(firstLog, 2));
     const { io } = capture();
     let signal!: (name: string) => void;
-    let reload!: () => Promise<void>;
+    let reload!: () => Promise<ReloadReport>;
     const running = runDaemon(file, '0.0.0-test', io, {
       stopSignal: () =>
         new Promise((resolve) => {
@@ -154,12 +155,19 @@ describe('relayd -f FILE (the daemon)', { timeout: 60_000 }, () => {
       assert.equal(workerCount(), 2);
       // A broken file: reported, nothing changes.
       writeFileSync(file, `${lines(secondLog, 1, ['NoSuchOption 1']).join('\n')}\n`);
-      await reload();
+      const refused = await reload();
+      assert.equal(refused.accepted, false);
+      assert.equal(refused.errors.length, 1);
+      assert.match(refused.errors[0]!, /reload\.torrc:\d+: .*NoSuchOption/);
+      assert.deepEqual(refused.applied, []);
       assert.match(read(firstLog), /keeping the running configuration/);
       assert.equal(read(secondLog), '');
       // A good one: the log moves to the new file and the pool shrinks.
       writeFileSync(file, `${lines(secondLog, 1).join('\n')}\n`);
-      await reload();
+      const applied = await reload();
+      assert.equal(applied.accepted, true);
+      assert.deepEqual([...applied.applied].sort(), ['logs', 'workers']);
+      assert.deepEqual(applied.needsRestart, []);
       await waitFor(secondLog, 'reloaded the configuration: applied');
       assert.match(read(secondLog), /applied (logs, workers|workers, logs)/);
       const deadline = Date.now() + 10_000;

@@ -250,9 +250,9 @@ export class ForkedWorkers implements WorkerSet {
     this.writeState();
   }
 
-  updateKeys(snapshot: WorkerKeySnapshot): void {
+  updateKeys(snapshot: WorkerKeySnapshot): number {
     this.keys = snapshot;
-    this.pool.updateKeys(snapshot);
+    return this.pool.updateKeys(snapshot);
   }
 
   directoryChanged(snapshot: () => DirectorySnapshot): void {

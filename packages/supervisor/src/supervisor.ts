@@ -54,6 +54,7 @@ import {
   type Random,
   RelayError,
   systemClock,
+  toBase64Unpadded,
   utf8,
 } from '@relayd/common';
 import type { RelaydConfig } from '@relayd/config';
@@ -168,6 +169,19 @@ export interface ReloadOutcome {
   readonly restartedWorkers: boolean;
   /** Settings that changed but keep their old value until relayd restarts. */
   readonly needsRestart: readonly string[];
+}
+
+/** What an onion-key rotation asked for by the operator did. */
+export interface OnionKeyRotationOutcome {
+  readonly rotatedAtMs: number;
+  /** The new ntor onion key, base64 without padding. */
+  readonly ntorOnionKey: string;
+  /** The key it replaced (still accepted during the grace period). */
+  readonly previousNtorOnionKey: string;
+  /** Workers given the new keys. */
+  readonly workersUpdated: number;
+  /** The new descriptor's `published` time, seconds since the epoch. */
+  readonly descriptorPublishedSeconds: number;
 }
 
 export interface SupervisorStatus {
@@ -315,7 +329,6 @@ export class Supervisor {
   private readonly options: SupervisorOptions;
   private readonly keys: KeyStore;
   private readonly logger: Logger;
-  private readonly clock: Clock;
   private readonly scheduler: Scheduler;
   private onionPolicy: OnionKeyPolicy;
   private readonly store: DirectoryStore;
@@ -329,7 +342,11 @@ export class Supervisor {
   private unsubscribeWorkers: (() => void) | undefined;
   private publishedBridgeLines = '';
   private readonly publisher: DescriptorPublisher | undefined;
-  private readonly startedAtMs: number;
+  /** When the supervisor started (clock ms since the epoch). */
+  readonly startedAtMs: number;
+  /** relayd's version. */
+  readonly version: string;
+  readonly clock: Clock;
   private readonly platform: string;
   /** When the current onion key was made (ms since the epoch). */
   private onionKeySetAtMs: number;
@@ -352,6 +369,7 @@ export class Supervisor {
     this.transports = parts.transports;
     this.publisher = parts.publisher;
     this.startedAtMs = parts.startedAtMs;
+    this.version = parts.options.version;
     this.platform = parts.platform;
     this.onionKeySetAtMs = parts.onionKeySetAtMs;
     this.endpoint = parts.endpoint;
@@ -540,6 +558,11 @@ export class Supervisor {
     return this.keys.fingerprint();
   }
 
+  /** The Ed25519 master identity, base64 without padding. */
+  get ed25519Identity(): string {
+    return this.keys.ed25519IdentityBase64();
+  }
+
   /** The lines written to bridge-lines.txt: the vanilla line, then one per running transport. */
   get bridgeLines(): readonly string[] {
     return this.bridgeLineSet().lines;
@@ -664,6 +687,46 @@ export class Supervisor {
     for (const line of lines) this.logger.notice(line.fields, line.message);
   }
 
+  /**
+   * Rotates the onion keys now, as the schedule does when they are due
+   * (the previous key stays usable for its grace period): the workers get
+   * the new keys, and the new descriptor is built and published. Runs in
+   * turn with the maintenance pass, so the two never rotate at once.
+   */
+  rotateOnionKeysNow(): Promise<OnionKeyRotationOutcome> {
+    const rotate = async (): Promise<OnionKeyRotationOutcome> => {
+      if (this.stopping) throw new RelayError('internal', 'STOPPING', 'relayd is stopping');
+      const previous = this.keys.ntorOnionKey.publicKey;
+      this.keys.rotateOnionKeys();
+      const nowMs = this.clock.nowMs();
+      this.onionKeySetAtMs = nowMs;
+      const snapshot = this.keys.workerSnapshot();
+      const workersUpdated = this.workers.updateKeys(snapshot);
+      this.rebuild('the onion keys were rotated by the operator');
+      this.logger.notice({}, 'rotated the onion keys on request');
+      await this.publish();
+      return {
+        rotatedAtMs: nowMs,
+        ntorOnionKey: toBase64Unpadded(this.keys.ntorOnionKey.publicKey),
+        previousNtorOnionKey: toBase64Unpadded(previous),
+        workersUpdated,
+        descriptorPublishedSeconds: this.documents.publishedSeconds,
+      };
+    };
+    const before = this.maintaining ?? Promise.resolve();
+    const run = before.then(rotate, rotate);
+    this.maintaining = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  /** Client addresses (from the Extended ORPort) and the connections each holds now; undefined without a front. */
+  clientAddresses(): Iterable<readonly [string, number]> | undefined {
+    return this.balancer?.clientAddresses();
+  }
+
   /** Stops fetching, publishing and the worker(s). Idempotent. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
@@ -762,7 +825,8 @@ export class Supervisor {
     );
   }
 
-  private bridgeLineSet(): ReturnType<typeof bridgeLines> {
+  /** The bridge lines (vanilla, then one per running transport) and the running transports that have none. */
+  bridgeLineSet(): ReturnType<typeof bridgeLines> {
     return bridgeLines({
       fingerprint: this.keys.fingerprint(),
       addresses: { ipv4: this.endpoint.ipv4 },

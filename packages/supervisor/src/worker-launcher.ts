@@ -59,8 +59,8 @@ export interface WorkerSet {
   readonly handoff: HandoffTarget;
   /** The worker processes, when there are any. */
   readonly pool: WorkerPool | undefined;
-  /** Installs a new key snapshot in every worker (and in the ones started later). */
-  updateKeys(snapshot: WorkerKeySnapshot): void;
+  /** Installs a new key snapshot in every worker (and in the ones started later); returns how many workers got it. */
+  updateKeys(snapshot: WorkerKeySnapshot): number;
   /** The directory documents changed; workers with their own copy get `snapshot()`. */
   directoryChanged(snapshot: () => DirectorySnapshot): void;
   /**
@@ -150,7 +150,10 @@ export function inProcessWorkerLauncher(services: InProcessServices): WorkerLaun
           },
         },
         pool: undefined,
-        updateKeys: (snapshot) => handle.updateKeys(snapshot),
+        updateKeys: (snapshot) => {
+          handle.updateKeys(snapshot);
+          return 1;
+        },
         // The worker serves the supervisor's own store.
         directoryChanged: () => {},
         reconfigure: async (_config, restartWorkers) => !restartWorkers,

@@ -432,9 +432,9 @@ export class WorkerPool implements HandoffTarget {
     };
   }
 
-  /** Sends a new key snapshot to every live worker. */
-  updateKeys(keys: WorkerKeySnapshot): void {
-    this.broadcast(message({ kind: 'keys', keys }));
+  /** Sends a new key snapshot to every live worker. Returns how many processes it was sent to. */
+  updateKeys(keys: WorkerKeySnapshot): number {
+    return this.broadcast(message({ kind: 'keys', keys }));
   }
 
   /** Sends the directory documents to every live worker. */
@@ -483,6 +483,30 @@ export class WorkerPool implements HandoffTarget {
     );
     this.changed();
     return true;
+  }
+
+  /**
+   * Drains slot `workerId`'s process (no new connections; it exits once idle
+   * or after the drain timeout) and starts the slot's next process once it
+   * has exited — an operator's drain, not a death: no backoff, not counted.
+   * Resolves with the draining process's PID (undefined when the slot had no
+   * live process) as soon as the drain began.
+   */
+  async drainWorker(workerId: number): Promise<{ readonly pid: number | undefined }> {
+    const slot = this.slots.find((s) => s.workerId === workerId);
+    const instance = slot?.current;
+    if (!slot || !instance?.live || this.stopping) return { pid: undefined };
+    this.drainInstance(instance);
+    this.logger.notice(
+      { worker: workerId, workerPid: instance.pid },
+      `worker ${workerId} (pid ${instance.pid}) is draining; its slot starts anew once it has exited`,
+    );
+    void instance.whenExited().then(() => {
+      if (this.stopping || !this.slots.includes(slot) || slot.current !== instance) return;
+      this.cancelRestart(slot);
+      this.spawnInto(slot, 'current');
+    });
+    return { pid: instance.pid };
   }
 
   /** Restarts every worker, one slot at a time. Resolves with how many were replaced. */
@@ -804,10 +828,15 @@ export class WorkerPool implements HandoffTarget {
     this.changed();
   }
 
-  private broadcast(msg: ToWorkerMessage): void {
+  /** Sends `msg` to every live worker that is not stopping; returns how many. */
+  private broadcast(msg: ToWorkerMessage): number {
+    let sent = 0;
     for (const instance of this.live) {
-      if (instance.state !== 'stopping') this.send(instance, msg);
+      if (instance.state === 'stopping') continue;
+      this.send(instance, msg);
+      sent++;
     }
+    return sent;
   }
 
   private send(instance: WorkerInstance, msg: ToWorkerMessage): void {

@@ -394,6 +394,29 @@ describe('WorkerPool', () => {
     assert.equal(pool.status().draining.length, 0);
   });
 
+  it("drains a worker on request and starts the slot's next process once it has exited", async () => {
+    const { time, spawner, pool } = await started(2, { drainTimeoutMs: 90_000 });
+    const old = spawner.latest(1);
+    assert.deepEqual(await pool.drainWorker(1), { pid: old.pid });
+    assert.deepEqual(old.sent.at(-1)!.message, { v: IPC_PROTOCOL_VERSION, kind: 'drain', timeoutMs: 90_000 });
+    // While it drains, new connections go to the other slot and nothing new starts in its slot.
+    assert.deepEqual(new Set(handOffMany(pool, 3)), new Set([2]));
+    await time.advance(10);
+    assert.equal(spawner.of(1).length, 1);
+    old.die(0, null);
+    await time.advance(10);
+    await time.advance(10);
+    const next = spawner.latest(1);
+    assert.notEqual(next.pid, old.pid);
+    const slot = pool.status().slots[0]!;
+    assert.equal(slot.current?.pid, next.pid);
+    assert.equal(slot.current?.state, 'ready');
+    assert.equal(slot.deaths, 0, 'a drain is not a death');
+    // Once ready it takes connections again; a slot that does not exist drains nothing.
+    assert.ok(handOffMany(pool, 4).includes(1));
+    assert.deepEqual(await pool.drainWorker(7), { pid: undefined });
+  });
+
   it('kills a draining worker that outlives its drain deadline', async () => {
     const { time, spawner, pool } = await started(1, { drainTimeoutMs: 30_000, stopTimeoutMs: 10_000 });
     const old = spawner.latest(1);
