@@ -63,3 +63,37 @@ export function promtoolCheckMetrics(text: string): PromtoolResult {
     throw new Error(`promtool could not be run (is the prometheus package installed?): ${run.error.message}`);
   return { status: run.status, output: `${run.stdout}${run.stderr}`.trim() };
 }
+
+/** One sample of a text exposition: its metric name, labels and value. */
+export interface ExposedSample {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly value: number;
+}
+
+/** The samples of a text exposition (format 0.0.4), comments skipped. */
+export function exposedSamples(text: string): ExposedSample[] {
+  const out: ExposedSample[] = [];
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match) throw new Error(`not a sample line: ${line}`);
+    const labels: Record<string, string> = {};
+    for (const pair of (match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) {
+      labels[pair[1]!] = pair[2]!;
+    }
+    out.push({ name: match[1]!, labels, value: Number(match[3]) });
+  }
+  return out;
+}
+
+/** The sum of the samples named `name` whose labels include `labels`. */
+export function sumOf(
+  samples: readonly ExposedSample[],
+  name: string,
+  labels: Record<string, string> = {},
+): number {
+  return samples
+    .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+    .reduce((sum, s) => sum + s.value, 0);
+}

@@ -14,6 +14,10 @@
  *   completes its download intact, the dead worker is replaced (a new PID,
  *   ready) without touching the others, and a new client bootstraps and
  *   downloads afterwards;
+ * - the MetricsPort serves one exposition for the whole bridge that
+ *   `promtool check metrics` accepts: the clients' onionskins, connections
+ *   and bytes summed over the workers, process metrics per worker, and
+ *   counters that do not go down when a worker is replaced;
  * - SIGTERM stops relayd and every worker process.
  */
 import assert from 'node:assert/strict';
@@ -34,6 +38,7 @@ import {
   startRelaydBridge,
   type TestNetwork,
 } from '@relayd/testnet';
+import { exposedSamples, get, promtoolCheckMetrics, sumOf } from '../metrics/helpers.js';
 
 const WORKERS = 3;
 const CLIENTS = 6;
@@ -163,6 +168,17 @@ describe(`relayd with Workers ${WORKERS}: one bridge, several processes`, { time
   let relayd: RelaydBridgeNode;
   let clients: ClientNode[] = [];
   const workerPids = new Set<number>();
+  let metricsPort = 0;
+  /** One live scrape, checked by promtool. */
+  const scrape = async () => {
+    const answer = await get(metricsPort, '/metrics');
+    assert.equal(answer.status, 200, answer.body);
+    const check = promtoolCheckMetrics(answer.body);
+    assert.equal(check.status, 0, `promtool check metrics:\n${check.output}`);
+    assert.equal(check.output, '', 'no lint problem');
+    return exposedSamples(answer.body);
+  };
+  let scrapedOnionskins = 0;
 
   const rememberWorkers = () => {
     for (const w of readState(relayd).workers) if (w.pid) workerPids.add(w.pid);
@@ -170,7 +186,10 @@ describe(`relayd with Workers ${WORKERS}: one bridge, several processes`, { time
 
   before(async () => {
     network = await startNetwork({ payloadBytes: PAYLOAD_BYTES });
-    relayd = await startRelaydBridge(network, { extraTorrc: [`Workers ${WORKERS}`] });
+    metricsPort = await network.allocatePort('127.0.0.1');
+    relayd = await startRelaydBridge(network, {
+      extraTorrc: [`Workers ${WORKERS}`, `MetricsPort 127.0.0.1:${metricsPort}`],
+    });
     rememberWorkers();
   });
 
@@ -255,6 +274,36 @@ describe(`relayd with Workers ${WORKERS}: one bridge, several processes`, { time
     t.diagnostic(heartbeat.filter((l) => l.heartbeat === 'total').at(-1)!.msg);
   });
 
+  it('the MetricsPort: one exposition for the bridge, accepted by promtool, with what the clients did', async () => {
+    const samples = await scrape();
+    const state = readState(relayd);
+    // Onionskins, summed over the workers' registries: at least what the heartbeats reported.
+    const ntor = sumOf(samples, 'tor_relay_load_onionskins_total', { type: 'ntor', action: 'processed' });
+    const reported = state.workers.reduce((n, w) => n + (w.stats?.onionskins.ntor.processed ?? 0), 0);
+    assert.ok(ntor >= reported && ntor >= CLIENTS, `ntor processed ${ntor}, heartbeats ${reported}`);
+    scrapedOnionskins = ntor;
+    // Every answered create waited in a create queue first.
+    assert.ok(sumOf(samples, 'relayd_create_queue_wait_seconds_count') >= ntor);
+    // The clients' channels, as C tor names connections; each client's stays open.
+    const received = sumOf(samples, 'tor_relay_connections', { direction: 'received', state: 'opened' });
+    assert.ok(received >= CLIENTS, `received connections open: ${received}`);
+    assert.ok(
+      sumOf(samples, 'tor_relay_connections_total', { direction: 'received', state: 'created' }) >= CLIENTS,
+    );
+    // Every client downloaded the payload through the bridge.
+    assert.ok(
+      sumOf(samples, 'tor_relay_traffic_bytes_total', { direction: 'written' }) > CLIENTS * PAYLOAD_BYTES,
+    );
+    // Process metrics: one series per worker slot and one for the supervisor.
+    const rss = samples.filter((s) => s.name === 'process_resident_memory_bytes');
+    assert.deepEqual(rss.map((s) => s.labels.worker).sort(), ['1', '2', '3', 'supervisor']);
+    assert.ok(rss.every((s) => s.value > 0));
+    // The supervisor's own: its worker processes, keys and directory.
+    assert.equal(sumOf(samples, 'relayd_worker_processes', { state: 'ready' }), WORKERS);
+    assert.ok(sumOf(samples, 'tor_relay_signing_cert_expiry_timestamp') > Date.now() / 1000);
+    assert.equal(sumOf(samples, 'relayd_metrics_worker_timeouts_total'), 0);
+  });
+
   it('a worker killed with SIGKILL mid-download: downloads on the other workers complete, the worker is replaced, a new client bootstraps', async (t: TestContext) => {
     const net = network!;
     rememberWorkers();
@@ -326,6 +375,16 @@ describe(`relayd with Workers ${WORKERS}: one bridge, several processes`, { time
     // It went to the replacement: the least loaded worker.
     const lateWorkers = workersOfClients(relayd, [late]).get(late)!;
     t.diagnostic(`the new client is served by pid ${[...lateWorkers].join(', ')}`);
+  });
+
+  it('after a worker was replaced, the counters have not gone down', async () => {
+    const samples = await scrape();
+    const ntor = sumOf(samples, 'tor_relay_load_onionskins_total', { type: 'ntor', action: 'processed' });
+    assert.ok(
+      ntor >= scrapedOnionskins,
+      `ntor processed ${ntor} after the replacement, ${scrapedOnionskins} before`,
+    );
+    assert.ok(sumOf(samples, 'relayd_worker_deaths_total') >= 1, 'the SIGKILLed worker is counted');
   });
 
   it('SIGTERM stops relayd and every worker process', async () => {

@@ -69,6 +69,12 @@ export interface ProxyStats {
   readonly sourcePortsExhausted: number;
   /** Addresses connections to loopback backends are spread over (0: the system's choice). */
   readonly sourceAddresses: number;
+  /**
+   * Proxied connections open now by the local address they were made from:
+   * each address has its own ephemeral ports, so one near its share of
+   * ports shows here first.
+   */
+  readonly openBySourceAddress: Readonly<Record<string, number>>;
 }
 
 export class ProxyDispatcher implements Dispatcher<Backend> {
@@ -87,6 +93,7 @@ export class ProxyDispatcher implements Dispatcher<Backend> {
   private backendDenied = 0;
   private sourcePortsExhausted = 0;
   private openPairs = 0;
+  private readonly openBySource = new Map<string, number>();
   private lastExhaustionWarningMs = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly opts: ProxyDispatcherOptions) {
@@ -153,6 +160,8 @@ export class ProxyDispatcher implements Dispatcher<Backend> {
     this.live.add(back);
     this.proxied++;
     this.openPairs++;
+    const source = back.localAddress ?? 'unknown';
+    this.openBySource.set(source, (this.openBySource.get(source) ?? 0) + 1);
     if (this.closed) back.destroy();
     try {
       if (meta.leftover.length > 0) back.write(meta.leftover);
@@ -178,6 +187,9 @@ export class ProxyDispatcher implements Dispatcher<Backend> {
       );
     } finally {
       this.openPairs--;
+      const left = (this.openBySource.get(source) ?? 1) - 1;
+      if (left > 0) this.openBySource.set(source, left);
+      else this.openBySource.delete(source);
       this.live.delete(socket);
       this.live.delete(back);
       pool.release(chosen);
@@ -214,6 +226,7 @@ export class ProxyDispatcher implements Dispatcher<Backend> {
       backendDenied: this.backendDenied,
       sourcePortsExhausted: this.sourcePortsExhausted,
       sourceAddresses: this.opts.sourceAddresses.size,
+      openBySourceAddress: Object.fromEntries(this.openBySource),
     };
   }
 

@@ -153,10 +153,23 @@ describe('proxy mode', { timeout: 90_000 }, () => {
     const sources = new Set(fresh.map((c) => c.remoteAddress));
     assert.ok(sources.size >= 2, `sources ${[...sources]}`);
     for (const s of sources) assert.match(s, /^127\.0\.1\.[123]$/);
+    // The open connections by source address are the ones the backends saw.
+    const bySource = new Map<string, number>();
+    for (const c of fresh) bySource.set(c.remoteAddress, (bySource.get(c.remoteAddress) ?? 0) + 1);
+    const expected = JSON.stringify(Object.fromEntries([...bySource].sort()));
+    const seenBySource = () =>
+      JSON.stringify(
+        Object.fromEntries(Object.entries(front.balancer.stats().proxy!.openBySourceAddress).sort()),
+      );
+    await waitFor('the open connections by source address', () => seenBySource() === expected || undefined);
     for (const t of open) t.socket.destroy();
     await waitFor(
       'every connection to be released',
       () => front.balancer.stats().backends.every((x) => x.active === 0) || undefined,
+    );
+    await waitFor(
+      'no open connection by source address',
+      () => Object.keys(front.balancer.stats().proxy!.openBySourceAddress).length === 0 || undefined,
     );
   });
 

@@ -155,6 +155,11 @@ const BRIDGE_MIN_BANDWIDTH = 50 * 1024;
 /** sockaddr_un.sun_path holds 108 bytes including the terminating NUL on Linux. */
 const MAX_UNIX_SOCKET_PATH_BYTES = 107;
 
+/** A loopback address as the config writes it (what MetricsPort binds). */
+function isLoopbackText(address: string): boolean {
+  return address.startsWith('127.') || address === '::1';
+}
+
 function joinPath(dir: string, name: string): string {
   return dir.endsWith('/') ? `${dir}${name}` : `${dir}/${name}`;
 }
@@ -496,11 +501,17 @@ export function composeConfig(
   const metricsSetting = options.single('MetricsPort');
   const metricsPort = metricsSetting?.value ?? null;
   const metricsPortPolicy = options.list('MetricsPortPolicy').flatMap((l) => l.value);
-  if (metricsSetting && metricsPort && metricsPortPolicy.length === 0) {
+  if (
+    metricsSetting &&
+    metricsPort &&
+    metricsPortPolicy.length === 0 &&
+    !isLoopbackText(metricsPort.address)
+  ) {
+    // Without a policy only loopback peers may scrape (unlike C tor, which then refuses everyone).
     warn(
       'MetricsPort',
       metricsSetting,
-      'MetricsPort without MetricsPortPolicy refuses every request (add e.g. "MetricsPortPolicy accept 127.0.0.1")',
+      `MetricsPort listens on ${metricsPort.address} but without MetricsPortPolicy only loopback peers may scrape it (add e.g. "MetricsPortPolicy accept 192.0.2.10" for your Prometheus)`,
     );
   }
 

@@ -551,9 +551,9 @@ export const OPTION_SPECS = {
     origin: 'tor',
     type: policyType,
     default: null,
-    defaultText: 'reject *',
+    defaultText: 'accept 127.0.0.0/8, accept [::1], reject *',
     summary:
-      'Who may scrape the MetricsPort: `accept|reject ADDRESS[/MASK]` items, comma-separated or on repeated lines, first match wins, ports ignored. Without it every request is refused.',
+      'Who may scrape the MetricsPort: `accept|reject ADDRESS[/MASK]` items, comma-separated or on repeated lines, first match wins, ports ignored. Without it only loopback peers may scrape (C tor refuses everyone then).',
   }),
   ThrottleAlgorithm: single({
     origin: 'relayd',

@@ -604,11 +604,20 @@ describe('checks across options', () => {
     assert.match(load(`${MINIMAL}ExtORPort 192.0.2.7:6000\n`).warnings[0]!.message, /public address/);
   });
 
-  it('MetricsPort without a policy refuses everything, with a warning', () => {
+  it('MetricsPort without a policy: loopback only, and a warning when it listens elsewhere', () => {
     const { config: c, warnings } = load(`${MINIMAL}MetricsPort 9035\n`);
     assert.equal(c.metricsPort?.port, 9035);
+    assert.equal(c.metricsPort?.address, '127.0.0.1');
     assert.deepEqual(c.metricsPortPolicy, []);
-    assert.match(warnings[0]!.message, /refuses every request/);
+    assert.deepEqual(warnings, [], 'on loopback the default policy is what the operator wants');
+    assert.deepEqual(load(`${MINIMAL}MetricsPort [::1]:9035\n`).warnings, []);
+    const wide = load(`${MINIMAL}MetricsPort 0.0.0.0:9035\n`).warnings;
+    assert.equal(wide.length, 1);
+    assert.match(wide[0]!.message, /only loopback peers may scrape it/);
+    assert.deepEqual(
+      load(`${MINIMAL}MetricsPort 0.0.0.0:9035\nMetricsPortPolicy accept 10.0.0.2\n`).warnings,
+      [],
+    );
     assert.equal(config(`${MINIMAL}MetricsPort 0\n`).metricsPort, null);
   });
 

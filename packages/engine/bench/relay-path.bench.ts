@@ -70,6 +70,7 @@ class RelayCellCounter implements EngineMetrics {
   circuitClosed = noopEngineMetrics.circuitClosed;
   channelOpened = noopEngineMetrics.channelOpened;
   channelClosed = noopEngineMetrics.channelClosed;
+  createQueueWait = noopEngineMetrics.createQueueWait;
   paddingNegotiate = noopEngineMetrics.paddingNegotiate;
   extend = noopEngineMetrics.extend;
   directoryStream = noopEngineMetrics.directoryStream;

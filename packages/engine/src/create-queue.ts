@@ -25,8 +25,11 @@ export interface CreateQueueItem {
 }
 
 export interface CreateQueueHandlers<T> {
-  /** Answers one item. Exceptions are the caller's to catch (the queue carries on either way). */
-  process(item: T): void;
+  /**
+   * Answers one item that waited `waitedMs` in the queue. Exceptions are the
+   * caller's to catch (the queue carries on either way).
+   */
+  process(item: T, waitedMs: number): void;
   /** Called instead of `process` for an item that waited longer than `maxWaitMs`. */
   expire(item: T): void;
 }
@@ -106,7 +109,7 @@ export class CreateQueue<T extends CreateQueueItem> {
           continue;
         }
         answered++;
-        this.handlers.process(entry.item);
+        this.handlers.process(entry.item, now - entry.enqueuedAt);
         if (this.clock.monotonicMs() - started >= this.options.maxTurnMs) break;
       }
     } finally {

@@ -72,6 +72,8 @@ export interface EngineMetrics {
   channelOpened(initiatedLocally: boolean): void;
   /** A channel was closed. */
   channelClosed(cause: ChannelCloseCause): void;
+  /** A CREATE/CREATE_FAST left the create queue to be answered after waiting `waitedMs`. */
+  createQueueWait(waitedMs: number): void;
   /** A PADDING_NEGOTIATE cell was accepted (relayd sends no padding either way). */
   paddingNegotiate(): void;
   /** An EXTEND2 request ended. */
@@ -95,6 +97,7 @@ export const noopEngineMetrics: EngineMetrics = {
   cellSent() {},
   channelOpened() {},
   channelClosed() {},
+  createQueueWait() {},
   paddingNegotiate() {},
   extend() {},
   directoryStream() {},

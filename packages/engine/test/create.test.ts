@@ -163,6 +163,8 @@ describe('circuit creation', () => {
     assert.equal(relay.metrics.count('onionskin:fast:dropped'), 3);
     assert.equal(relay.metrics.count('onionskin:fast:processed'), 2);
     assert.equal(relay.metrics.count(`circuitClosed:${DestroyReason.RESOURCELIMIT}`), 3);
+    // Each answered create reports its wait once (no time passed on the fake clock); a refused one never waited.
+    assert.deepEqual(relay.metrics.createQueueWaits, [0, 0]);
   });
 
   it('answers from deferred turns, never inside the read callback, and skips circuits destroyed while queued', async () => {
@@ -185,6 +187,7 @@ describe('circuit creation', () => {
     assert.equal(first.cells[0]?.command, ChannelCommand.CREATED_FAST);
     assert.equal(second.cells.length, 0, 'no CREATED_FAST and no DESTROY for a circuit the client destroyed');
     assert.equal(relay.metrics.count('onionskin:fast:processed'), 1);
+    assert.equal(relay.metrics.count('createQueueWait'), 1, 'a skipped circuit reports no wait');
   });
 
   it('frames link protocol 3 with 2-byte circuit IDs and accepts either high bit there', async () => {

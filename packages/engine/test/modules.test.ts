@@ -74,13 +74,15 @@ describe('create queue', () => {
   it('yields after maxTurnMs even below the item limit', () => {
     const time = new FakeTime();
     const processed: number[] = [];
+    const waits: number[] = [];
     const queue = new CreateQueue<Item>(
       { ...options, maxHandshakesPerTurn: 100, maxLength: 10 },
       time,
       time,
       {
-        process: (item) => {
+        process: (item, waitedMs) => {
           processed.push(item.id);
+          waits.push(waitedMs);
           time.jump(6);
         },
         expire: () => {},
@@ -89,6 +91,8 @@ describe('create queue', () => {
     for (let id = 1; id <= 5; id++) queue.enqueue({ id, cancelled: false });
     assert.ok(time.runOneDeferred());
     assert.deepEqual(processed, [1, 2], '6 ms each: the turn ends once 10 ms are spent');
+    // Each item's wait is measured from its enqueue to the moment it is answered.
+    assert.deepEqual(waits, [0, 6]);
   });
 });
 

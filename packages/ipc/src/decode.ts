@@ -20,6 +20,8 @@ import {
   MAX_CLOSED_IDS_PER_MESSAGE,
   MAX_CONNECTION_ID,
   MAX_HANDOFF_LEFTOVER_BYTES,
+  MAX_METRIC_FAMILIES_PER_MESSAGE,
+  MAX_METRICS_REQUEST_ID,
   type ToWorkerMessage,
 } from './messages.js';
 import {
@@ -166,12 +168,17 @@ const TO_WORKER: Record<ToWorkerMessage['kind'], Check> = {
   reconfigure: record({ config }),
   drain: record({ timeoutMs: interval }),
   stop: record({}),
+  'metrics-request': record({ requestId: integer(1, MAX_METRICS_REQUEST_ID) }),
 };
 
 const FROM_WORKER: Record<FromWorkerMessage['kind'], Check> = {
   ready: record({ workerId, pid: integer(1, 2 ** 31), extOrBackendPort: optional(port) }),
   heartbeat: record({ stats }),
   closed: record({ connectionIds: arrayOf(connectionId, MAX_CLOSED_IDS_PER_MESSAGE) }),
+  metrics: record({
+    requestId: integer(1, MAX_METRICS_REQUEST_ID),
+    metrics: arrayOf(anyRecord, MAX_METRIC_FAMILIES_PER_MESSAGE),
+  }),
   error: record({ workerId, error: plainError, fatal: boolean }),
 };
 

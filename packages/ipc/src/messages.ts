@@ -126,8 +126,17 @@ export interface StopMessage {
   readonly kind: 'stop';
 }
 
+/** Asks for the worker's metrics registry (a scrape of the MetricsPort); answered by a `metrics` message. */
+export interface MetricsRequestMessage {
+  readonly v: typeof IPC_PROTOCOL_VERSION;
+  readonly kind: 'metrics-request';
+  /** Echoed in the answer, so a late answer is not taken for the next scrape's. */
+  readonly requestId: number;
+}
+
 export type ToWorkerMessage =
   | StartMessage
+  | MetricsRequestMessage
   | KeysMessage
   | DirectoryMessage
   | HandoffMessage
@@ -157,6 +166,19 @@ export interface HeartbeatMessage {
   readonly stats: WorkerStatsReport;
 }
 
+/**
+ * The answer to a `metrics-request`: the worker's registry as prom-client's
+ * JSON (one object per metric family). Checked here only as a bounded list
+ * of objects; the supervisor's metrics code validates each family
+ * (@relayd/telemetry parseMetricsJson) before aggregating it.
+ */
+export interface MetricsMessage {
+  readonly v: typeof IPC_PROTOCOL_VERSION;
+  readonly kind: 'metrics';
+  readonly requestId: number;
+  readonly metrics: readonly object[];
+}
+
 /** An error as it crosses the process boundary (RelayError.toObject()). */
 export interface PlainError {
   readonly kind: ErrorKind;
@@ -173,7 +195,17 @@ export interface WorkerErrorMessage {
   readonly fatal: boolean;
 }
 
-export type FromWorkerMessage = ReadyMessage | HeartbeatMessage | ClosedMessage | WorkerErrorMessage;
+export type FromWorkerMessage =
+  | ReadyMessage
+  | HeartbeatMessage
+  | ClosedMessage
+  | MetricsMessage
+  | WorkerErrorMessage;
+
+/** Largest request id; the supervisor counts them up from 1. */
+export const MAX_METRICS_REQUEST_ID = Number.MAX_SAFE_INTEGER;
+/** Most metric families one `metrics` message may carry (a worker has about a hundred). */
+export const MAX_METRIC_FAMILIES_PER_MESSAGE = 2_000;
 
 // ---------------------------------------------------------------- constructors
 

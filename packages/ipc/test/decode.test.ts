@@ -101,6 +101,7 @@ describe('ipc messages', () => {
       message({ kind: 'reconfigure', config }),
       message({ kind: 'drain', timeoutMs: 60_000 }),
       message({ kind: 'stop' }),
+      message({ kind: 'metrics-request', requestId: 1 }),
     ];
     fromWorker = [
       message({ kind: 'ready', workerId: 2, pid: 4242 }),
@@ -112,6 +113,12 @@ describe('ipc messages', () => {
       }),
       message({ kind: 'closed', connectionIds: [1, 2, 3] }),
       message({ kind: 'closed', connectionIds: [] }),
+      message({
+        kind: 'metrics',
+        requestId: 7,
+        metrics: [{ name: 'relayd_channels', help: 'h', type: 'gauge', values: [], aggregator: 'sum' }],
+      }),
+      message({ kind: 'metrics', requestId: 8, metrics: [] }),
       message({
         kind: 'error',
         workerId: 2,
@@ -200,6 +207,10 @@ describe('ipc messages', () => {
     const fromCases: [unknown, RegExp][] = [
       [message({ kind: 'ready', workerId: 1, pid: 7, extOrBackendPort: 0 }), /ready\.extOrBackendPort/],
       [message({ kind: 'closed', connectionIds: [1, -2] }), /closed\.connectionIds\[1\]/],
+      [message({ kind: 'metrics', requestId: 0, metrics: [] }), /metrics\.requestId/],
+      [{ v: 2, kind: 'metrics', requestId: 1, metrics: {} }, /metrics\.metrics/],
+      [{ v: 2, kind: 'metrics', requestId: 1, metrics: [1] }, /metrics\.metrics\[0\]/],
+      [{ v: 2, kind: 'metrics', requestId: 1, metrics: new Array(2001).fill({}) }, /more than 2000/],
       [{ v: 2, kind: 'closed', connectionIds: new Array(4097).fill(1) }, /more than 4096/],
       [
         message({

@@ -28,10 +28,12 @@
  *            descriptor) to every worker process, which serves BEGIN_DIR from its copy
  *   every heartbeat period (6 hours; 30 s under TestingTorNetwork)
  *          ─ heartbeat lines: totals and one per worker (heartbeat-log.ts)
+ *   a MetricsPort scrape (bridge-metrics.ts)
+ *          ─ the supervisor's registry and every worker process's (over IPC), merged
  *   reload (SIGHUP)
  *          ─ reload-plan.ts: live changes applied, worker options by rolling restart,
  *            the rest named in the log as needing a restart
- *   stop   ─ fetcher, transports (before the front they use), balancer, worker(s), timers
+ *   stop   ─ MetricsPort, fetcher, transports (before the front they use), balancer, worker(s), timers
  *
  * Who runs the workers is the launcher's business: one worker in this
  * process ("in-process", the default here) or `Workers` forked processes
@@ -68,7 +70,7 @@ import {
 } from '@relayd/dir-cache';
 import { type Scheduler, systemScheduler, type TimerHandle } from '@relayd/engine';
 import { type KeyStore, loadOrCreateKeys } from '@relayd/keys';
-import { httpRequest, systemErrorCode } from '@relayd/net';
+import { httpRequest, type MetricsHttpServer, systemErrorCode } from '@relayd/net';
 import {
   bridgeLines,
   extraInfoTransportInfo,
@@ -79,6 +81,7 @@ import {
 } from '@relayd/transports';
 import { type BoundListener, type ListenTarget, planListeners, type WorkerStats } from '@relayd/worker';
 import { type BridgeDocuments, buildOwnDocuments } from './bridge-documents.js';
+import { type BridgeMetricsSources, createBridgeMetrics } from './bridge-metrics.js';
 import {
   BRIDGE_LINES_FILE,
   bridgeLinesText,
@@ -323,6 +326,8 @@ export class Supervisor {
   private directoryPushTimer: TimerHandle | undefined;
   private heartbeatTimer: TimerHandle | undefined;
   private reloading: Promise<ReloadOutcome> | undefined;
+  /** The MetricsPort, when configured. */
+  private metricsServer: MetricsHttpServer | undefined;
   /** The configuration in force (the start one, with what reloads changed live). */
   private config: RelaydConfig;
 
@@ -424,6 +429,12 @@ export class Supervisor {
       modules.addressEnvironment ?? systemAddressEnvironment,
     );
 
+    const metrics = config.metricsPort
+      ? createBridgeMetrics(
+          { port: config.metricsPort, policy: config.metricsPortPolicy },
+          { clock, logger: modules.logger.child({ module: 'metrics' }) },
+        )
+      : undefined;
     const store = new DirectoryStore({ authorities: v3AuthorityIdentities(config.dirAuthorities) });
     const service = new DirCacheService(
       { ownAddresses: [addresses.ipv4, ...(addresses.ipv6 ? [addresses.ipv6] : [])] },
@@ -442,6 +453,7 @@ export class Supervisor {
         scheduler,
         random,
         logger: modules.logger.child({ module: 'directory' }),
+        ...(metrics ? { metrics: metrics.directoryFetcher } : {}),
       },
     );
     const launcher = (modules.launcher ?? inProcessWorkerLauncher)({
@@ -542,6 +554,18 @@ export class Supervisor {
         platform: `relayd ${options.version} on ${osType()}`,
         onionKeySetAtMs,
       });
+      if (metrics) {
+        const pool = workers.pool;
+        const sources: BridgeMetricsSources = {
+          status: () => supervisor.status(),
+          keys: () => ({
+            signingCertExpiresMs: keys.signingCertExpiresMs,
+            onionKeyCreatedMs: supervisor.onionKeySetAtMs,
+          }),
+          workers: (timeoutMs) => pool?.metricsReports(timeoutMs) ?? Promise.resolve([]),
+        };
+        supervisor.metricsServer = await metrics.serve(sources);
+      }
       supervisor.install();
       return supervisor;
     } catch (error) {
@@ -730,6 +754,7 @@ export class Supervisor {
   /** Stops fetching, publishing and the worker(s). Idempotent. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      await this.metricsServer?.close();
       if (this.maintenanceTimer !== undefined) this.scheduler.clearTimeout(this.maintenanceTimer);
       this.maintenanceTimer = undefined;
       if (this.directoryPushTimer !== undefined) this.scheduler.clearTimeout(this.directoryPushTimer);

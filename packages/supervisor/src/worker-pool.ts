@@ -49,7 +49,9 @@ import {
 } from '@relayd/ipc';
 import type { WorkerKeySnapshot } from '@relayd/keys';
 import type { TcpSocket } from '@relayd/net';
+import type { WorkerMetricsReport } from '@relayd/telemetry';
 import type { HandoffResult, HandoffTarget } from './handoff.js';
+import { MetricsRequests } from './metrics-requests.js';
 
 /** A worker process as the pool drives it. */
 export interface WorkerProcessHandle {
@@ -311,6 +313,7 @@ export class WorkerPool implements HandoffTarget {
   private refused = 0;
   private refusedSinceWarning = 0;
   private lastRefusalWarningMs = Number.NEGATIVE_INFINITY;
+  private readonly metricsRequests: MetricsRequests;
 
   constructor(
     options: Partial<WorkerPoolOptions> & { readonly workers: number },
@@ -320,6 +323,7 @@ export class WorkerPool implements HandoffTarget {
     this.logger = modules.logger;
     this.clock = modules.clock ?? systemClock;
     this.scheduler = modules.scheduler ?? systemScheduler;
+    this.metricsRequests = new MetricsRequests(this.scheduler, this.logger);
   }
 
   /** How many slots the pool keeps filled. */
@@ -507,6 +511,30 @@ export class WorkerPool implements HandoffTarget {
       this.spawnInto(slot, 'current');
     });
     return { pid: instance.pid };
+  }
+
+  /**
+   * Asks every worker process that serves (ready, or draining its clients)
+   * for its metrics, for one MetricsPort scrape. Resolves within
+   * `timeoutMs` with one report per process asked; `metrics` is undefined
+   * for a process that did not answer in time (or sent garbage).
+   */
+  metricsReports(timeoutMs: number): Promise<WorkerMetricsReport[]> {
+    const asked = [...this.live].filter(
+      (i) => i.pid !== undefined && (i.state === 'ready' || i.state === 'draining'),
+    );
+    return Promise.all(
+      asked.map(async (instance) => ({
+        workerId: instance.workerId,
+        pid: instance.pid!,
+        current: this.slots.some((s) => s.current === instance),
+        metrics: await this.metricsRequests.ask(
+          instance,
+          (requestId) => this.send(instance, message({ kind: 'metrics-request', requestId })),
+          timeoutMs,
+        ),
+      })),
+    );
   }
 
   /** Restarts every worker, one slot at a time. Resolves with how many were replaced. */
@@ -724,6 +752,15 @@ export class WorkerPool implements HandoffTarget {
       case 'closed':
         instance.connectionsClosed(msg.connectionIds);
         break;
+      case 'metrics':
+        this.metricsRequests.answer(
+          instance,
+          msg.requestId,
+          msg.metrics,
+          `worker ${instance.workerId} (pid ${instance.pid})`,
+        );
+        // Nothing status() shows changed.
+        return;
       case 'error': {
         const log = msg.fatal ? this.logger.error : this.logger.warn;
         log.call(
@@ -750,6 +787,7 @@ export class WorkerPool implements HandoffTarget {
     instance.exit = { code, signal };
     this.live.delete(instance);
     instance.settleExit();
+    this.metricsRequests.forget(instance);
     const how = describeExit(instance.exit);
     const expected = wasState === 'draining' || wasState === 'stopping';
     if (expected) {

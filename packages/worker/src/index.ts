@@ -18,6 +18,7 @@ export { RetargetableLogger } from './retargetable-logger.js';
 export { TransportConnectionCounts } from './transport-counts.js';
 export {
   type BoundListener,
+  type ChannelTracker,
   startWorker,
   WORKER_START_DATA_VERSION,
   type WorkerHandle,

@@ -9,7 +9,7 @@
  * is stopping too). An error nothing else caught is reported to the
  * supervisor and ends the process with status 1; the supervisor replaces it.
  */
-import { createLogger } from '@relayd/telemetry';
+import { createLogger, createMetricsRegistry } from '@relayd/telemetry';
 import { WorkerProcess } from './worker-process.js';
 
 if (typeof process.send !== 'function') {
@@ -32,6 +32,8 @@ const worker = new WorkerProcess({
       bindings: { process: 'relayd-worker' },
     }),
   exit: (code) => process.exit(code),
+  // This process's CPU, memory and event loop, labelled with its worker number by the supervisor.
+  metricsRegistry: createMetricsRegistry({ processMetrics: true }),
 });
 
 process.on('SIGINT', () => {});

@@ -40,6 +40,7 @@ export class WorkerCounters {
       circuitClosed: (reason) => next.circuitClosed(reason),
       channelOpened: (initiatedLocally) => next.channelOpened(initiatedLocally),
       channelClosed: (cause) => next.channelClosed(cause),
+      createQueueWait: (waitedMs) => next.createQueueWait(waitedMs),
       paddingNegotiate: () => next.paddingNegotiate(),
       extend: (outcome) => next.extend(outcome),
       directoryStream: (outcome) => next.directoryStream(outcome),

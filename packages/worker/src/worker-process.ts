@@ -14,6 +14,11 @@
  *               with a connection id, its end is reported in a `closed`
  *               message (gathered for CLOSED_REPORT_DELAY_MS);
  *   reconfigure reopens the logs when the Log lines or SafeLogging changed;
+ *   metrics-request
+ *               answers with the process's metrics registry as JSON (the
+ *               engine's, directory service's and channels' metrics, the
+ *               worker's statistics, and the process metrics); the
+ *               supervisor aggregates every worker's for the MetricsPort;
  *   drain       takes nothing new (the backend stops listening), exits once
  *               idle or at the deadline;
  *   stop        closes everything and exits; so does a lost channel.
@@ -37,6 +42,13 @@ import {
   type ToWorkerMessage,
 } from '@relayd/ipc';
 import type { TcpSocket } from '@relayd/net';
+import {
+  createMetricsRegistry,
+  createWorkerMetrics,
+  type MetricsRegistry,
+  readMetricsJson,
+  type WorkerMetrics,
+} from '@relayd/telemetry';
 import { type ExtOrBackendListener, listenExtOrBackend } from './ext-or-backend.js';
 import { RetargetableLogger } from './retargetable-logger.js';
 import { startWorker, WORKER_START_DATA_VERSION, type WorkerHandle } from './worker.js';
@@ -65,6 +77,12 @@ export interface WorkerProcessDeps {
   readonly scheduler?: Scheduler;
   /** How long a stop may take before the process exits anyway. Default 10 s. */
   readonly stopTimeoutMs?: number;
+  /**
+   * The registry the worker's metrics are declared in. The process entry
+   * gives one with the process metrics (CPU, memory, event loop); default:
+   * a registry without them.
+   */
+  readonly metricsRegistry?: MetricsRegistry;
 }
 
 export const DEFAULT_WORKER_STOP_TIMEOUT_MS = 10_000;
@@ -114,10 +132,14 @@ export class WorkerProcess {
   private closedTimer: TimerHandle | undefined;
   private readonly clock: Clock;
   private readonly scheduler: Scheduler;
+  private readonly registry: MetricsRegistry;
+  private readonly metrics: WorkerMetrics;
 
   constructor(private readonly deps: WorkerProcessDeps) {
     this.clock = deps.clock ?? systemClock;
     this.scheduler = deps.scheduler ?? systemScheduler;
+    this.registry = deps.metricsRegistry ?? createMetricsRegistry({ processMetrics: false });
+    this.metrics = createWorkerMetrics(this.registry);
     deps.channel.onMessage((raw, handle) => this.receive(raw, handle));
     deps.channel.onDisconnect(() => {
       this.log?.notice({}, 'the supervisor went away: stopping');
@@ -218,7 +240,20 @@ export class WorkerProcess {
         logger.info({}, "stopping on the supervisor's request");
         void this.shutdown(0);
         return;
+      case 'metrics-request':
+        this.answerMetrics(msg.requestId);
+        return;
     }
+  }
+
+  private answerMetrics(requestId: number): void {
+    readMetricsJson(this.registry).then(
+      (metrics) => this.send(message({ kind: 'metrics', requestId, metrics })),
+      (error: unknown) => {
+        // Unanswered, the supervisor shows this worker's previous answer and counts a timeout.
+        this.log?.warn({ err: describeError(error) }, `could not read the metrics: ${describeError(error)}`);
+      },
+    );
   }
 
   private async start(msg: StartMessage): Promise<void> {
@@ -232,7 +267,7 @@ export class WorkerProcess {
     this.store = new DirectoryStore({ authorities });
     this.service = new DirCacheService(
       { ownAddresses: msg.publicAddresses },
-      { store: this.store, clock: this.clock },
+      { store: this.store, clock: this.clock, metrics: this.metrics.directoryService },
     );
     this.importDirectory(msg.directory);
     this.worker = await startWorker(
@@ -249,14 +284,17 @@ export class WorkerProcess {
         clock: this.clock,
         scheduler: this.scheduler,
         openListeners: false,
+        engineMetrics: this.metrics.engine,
+        channelMetrics: this.metrics.channels,
       },
     );
+    const worker = this.worker;
+    this.metrics.setStatsSource(() => worker.stats());
     if ((this.phase as Phase) === 'stopping') {
       await this.worker.stop();
       return;
     }
     if (msg.extOrBackend) {
-      const worker = this.worker;
       this.backend = await listenExtOrBackend({
         host: msg.extOrBackend.host,
         port: 0,

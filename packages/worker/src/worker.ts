@@ -35,6 +35,7 @@ import {
 import type { RelaydConfig } from '@relayd/config';
 import { generateX25519, secureRandom } from '@relayd/crypto';
 import {
+  type ChannelProvider,
   type DirectoryService,
   type EngineMetrics,
   type EstablishedChannel,
@@ -73,6 +74,16 @@ export interface WorkerStartData {
   readonly publicAddresses: readonly string[];
 }
 
+/**
+ * Counts channels as they come and go (telemetry's ChannelConnectionMetrics:
+ * C tor's connection metrics): every channel the engine adopts goes through
+ * `track`, and the EXTEND2 provider through `trackProvider`.
+ */
+export interface ChannelTracker {
+  track(channel: EstablishedChannel): EstablishedChannel;
+  trackProvider(provider: ChannelProvider): ChannelProvider;
+}
+
 /** The in-process services a worker uses. */
 export interface WorkerModules {
   /** Answers BEGIN_DIR requests (the directory cache's document store). */
@@ -85,6 +96,8 @@ export interface WorkerModules {
   readonly engineOptions?: RelayEngineOptionsInput;
   /** Where the engine's metrics go besides the worker's own counters. */
   readonly engineMetrics?: EngineMetrics;
+  /** Where channels are counted as connections (the worker's metrics). */
+  readonly channelMetrics?: ChannelTracker;
   /**
    * Open the config's ORPorts (default true). A worker process does not:
    * its supervisor listens and hands connections over (`acceptConnection`).
@@ -195,7 +208,7 @@ export async function startWorker(data: WorkerStartData, modules: WorkerModules)
       random,
       clock,
       scheduler,
-      channelProvider: provider,
+      channelProvider: modules.channelMetrics ? modules.channelMetrics.trackProvider(provider) : provider,
       directoryService: modules.directoryService,
       ephemeralKeypair: generateX25519,
       logger: workerLogger,
@@ -211,7 +224,7 @@ export async function startWorker(data: WorkerStartData, modules: WorkerModules)
   const onChannel = (channel: EstablishedChannel, transportName: string | undefined) => {
     linksAccepted++;
     byTransport.linkAccepted(transportName);
-    engine.adoptChannel(channel);
+    engine.adoptChannel(modules.channelMetrics ? modules.channelMetrics.track(channel) : channel);
   };
   const open = (host: string, port: number) =>
     acceptLinks({

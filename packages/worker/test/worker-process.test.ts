@@ -26,6 +26,7 @@ import {
 } from '@relayd/ipc';
 import { generateKeys, type KeyStore } from '@relayd/keys';
 import { dialExtOrPort } from '@relayd/net';
+import { parseMetricsJson } from '@relayd/telemetry';
 import {
   type ClosableLogger,
   RetargetableLogger,
@@ -159,6 +160,38 @@ describe('WorkerProcess', { timeout: 60_000 }, () => {
     channel.deliver(message({ kind: 'stop' }));
     await until('exit', () => exits.length > 0);
     assert.deepEqual(exits, [0]);
+  });
+
+  it('answers a metrics request with its registry: engine, directory, channels and statistics', async () => {
+    const { channel, exits } = run();
+    channel.deliver(start);
+    // Asked while starting: answered once the worker runs, with the same request id.
+    channel.deliver(message({ kind: 'metrics-request', requestId: 41 }));
+    await until('the metrics', () => channel.kinds().includes('metrics'));
+    const answer = channel.sent.find((m) => m.kind === 'metrics');
+    assert.ok(answer?.kind === 'metrics');
+    assert.equal(answer.requestId, 41);
+    const parsed = parseMetricsJson(answer.metrics);
+    assert.ok(parsed.ok, parsed.ok ? '' : parsed.error);
+    const family = (name: string) => parsed.value.find((f) => f.name === name);
+    // The worker's statistics, read at the request: no channel, no circuit yet.
+    assert.deepEqual(
+      family('relayd_channels')?.values.map((v) => v.value),
+      [0],
+    );
+    // Sinks handed to the engine, the directory service and the channels are in the same registry.
+    for (const name of [
+      'tor_relay_load_onionskins_total',
+      'relayd_create_queue_wait_seconds',
+      'tor_relay_connections',
+      'relayd_directory_responses_total',
+      'tor_relay_traffic_bytes_total',
+    ]) {
+      assert.ok(family(name), `${name} is exposed`);
+    }
+    assert.equal(family('process_cpu_seconds_total'), undefined, 'process metrics only where the entry asks');
+    channel.deliver(message({ kind: 'stop' }));
+    await until('exit', () => exits.length > 0);
   });
 
   it('drops malformed messages and messages before start, without throwing', async () => {

@@ -59,6 +59,12 @@ export class RecordingMetrics implements EngineMetrics {
   channelClosed(cause: string): void {
     this.add(`channelClosed:${cause}`);
   }
+  /** Waits in the create queue, in order. */
+  readonly createQueueWaits: number[] = [];
+  createQueueWait(waitedMs: number): void {
+    this.createQueueWaits.push(waitedMs);
+    this.add('createQueueWait');
+  }
   paddingNegotiate(): void {
     this.add('paddingNegotiate');
   }

@@ -75,6 +75,7 @@ export class SinkMetrics implements EngineMetrics {
   channelClosed(_cause: ChannelCloseCause): void {
     this.counts.channelsClosed++;
   }
+  createQueueWait(_waitedMs: number): void {}
   paddingNegotiate(): void {}
   extend(_outcome: ExtendOutcome): void {}
   directoryStream(outcome: DirectoryStreamOutcome): void {
