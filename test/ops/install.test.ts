@@ -8,7 +8,8 @@
  *   and PREFIX/bin/relayctl; both run (`build-info`) from an empty working
  *   directory; the tree holds no tests, no dev dependencies and no package
  *   outside the runtime closure; the installed relayd really runs a bridge,
- *   its worker processes forked from the installed tree, and stops cleanly;
+ *   its worker processes forked from the installed tree, the installed
+ *   relayctl reads its status over the control socket, and it stops cleanly;
  * - the units it renders for the prefix name the prefix's programs and
  *   pass `systemd-analyze verify` (when installed);
  * - a second run over the first succeeds and leaves one tree.
@@ -218,6 +219,22 @@ describe('scripts/install.sh --no-system --no-build into a temporary prefix', ()
         cmdline.some((arg) => arg.startsWith(`${libdir}/`) && arg.endsWith('/worker/dist/src/main.js')),
         `the worker runs from the installed tree: ${cmdline.join(' ')}`,
       );
+      // The installed relayctl finds the control socket from the same torrc and reads the bridge's status.
+      const status = run(join(prefix, 'bin', 'relayctl'), ['status', '-f', torrc, '--json'], {
+        cwd: join(base, 'cwd'),
+      });
+      assert.equal(status.status, 0, describeRun(status));
+      const fingerprint = readFileSync(join(base, 'data', 'fingerprint'), 'latin1')
+        .trim()
+        .split(' ')[1];
+      const report = JSON.parse(status.stdout) as {
+        fingerprint: string;
+        pid: number;
+        workers: { running: number };
+      };
+      assert.equal(report.fingerprint, fingerprint);
+      assert.equal(report.pid, child.pid);
+      assert.equal(report.workers.running, 1);
       child.kill('SIGTERM');
       assert.equal(await exited, 0, stderr);
       assert.match(readFileSync(logFile, 'utf8'), /"msg":"relayd stopped"/);
