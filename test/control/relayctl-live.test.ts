@@ -40,8 +40,8 @@ import {
   waitForLogLine,
 } from '@relayd/testnet';
 import { type ExtOrLink, openLinkThroughExtOrPort } from '../balancer/ext-or-link-client.js';
+import { runRelayctl } from '../support/relayctl.js';
 
-const RELAYCTL_BIN = fileURLToPath(new URL('../../../bin/relayctl', import.meta.url));
 const START_TIMEOUT_MS = 60_000;
 const isRoot = process.getuid?.() === 0;
 
@@ -57,33 +57,8 @@ let orPort = 0;
 let extOrPort = 0;
 const links: ExtOrLink[] = [];
 
-interface Ran {
-  readonly status: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function relayctl(args: string[], ids: { uid?: number; gid?: number } = {}): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [RELAYCTL_BIN, ...args], {
-      ...ids,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
+function relayctl(args: string[], ids: { uid?: number; gid?: number } = {}) {
+  return runRelayctl(args, ids);
 }
 
 /** `relayctl <args> -f torrc --json`, which must succeed; its answer parsed. */

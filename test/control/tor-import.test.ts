@@ -36,10 +36,10 @@ import {
   waitForLogLine,
 } from '@relayd/testnet';
 import { LinkClient } from '../support/link-client.js';
+import { runRelayctl } from '../support/relayctl.js';
 
 const NICKNAME = 'torToRelayd';
 const START_TIMEOUT_MS = 60_000;
-const RELAYCTL_BIN = fileURLToPath(new URL('../../../bin/relayctl', import.meta.url));
 
 const root = mkdtempSync(join(tmpdir(), 'relayd-tor-import-'));
 const registry = new ProcessRegistry();
@@ -49,24 +49,8 @@ after(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-function relayctl(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [RELAYCTL_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
+function relayctl(args: string[]) {
+  return runRelayctl(args, { timeoutMs: 60_000 });
 }
 
 /** "<Nickname> <value>" of a fingerprint file. */

@@ -6,9 +6,9 @@
  * over the given source addresses.
  *
  * This is the seam for other paths to the same link. An Extended ORPort
- * connector (the path through a pluggable transport's front end) opens TCP
- * to the ExtORPort, runs the SAFE_COOKIE authentication and sends
- * USERADDR/TRANSPORT before DONE, then runs TLS and the link handshake over
+ * connector (the path through a pluggable transport's front end) dials the
+ * ExtORPort with net's `dialExtOrPort` (SAFE_COOKIE authentication,
+ * USERADDR/TRANSPORT before DONE), then runs TLS and the link handshake over
  * that same socket (net's `runLinkHandshake` with `linkClientTlsOptions`),
  * and resolves with the channel exactly as this one does. In-memory tests
  * pass a connector that hands over one end of a transport pair.

@@ -8,13 +8,15 @@
  *   USERADDR (a distinct client address per connection) and TRANSPORT, DONE
  *   OKAY ─▶ TLS over the same socket ─▶ initiator link handshake ─▶ channel
  *
- * The exchange itself is @relayd/ext-orport's `ExtOrClient`; this module
- * owns only the socket, the deadlines and the hand-over to TLS. A DENY,
- * a failed authentication or bytes from the bridge between OKAY and our
- * TLS ClientHello (the link starts with the client speaking) fail that
- * connection, which the load generator counts by error code.
+ * The connect and the exchange are @relayd/net's `dialExtOrPort`; this
+ * module owns what is the load generator's: which source address and
+ * USERADDR each connection gets, TLS and the link handshake over the
+ * socket it hands back, one deadline over all of it, and the errors the
+ * load generator counts. A DENY, a failed authentication or bytes from the
+ * bridge between OKAY and our TLS ClientHello (the link starts with the
+ * client speaking) fail that connection, which the load generator counts
+ * by error code.
  */
-import { type Socket, connect as tcpConnect } from 'node:net';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { parseIpAddress } from '@relayd/cells';
 import { type Clock, type Random, systemClock } from '@relayd/common';
@@ -28,11 +30,15 @@ import {
   LinkInitiator,
 } from '@relayd/link-handshake';
 import {
+  type DialExtOrOptions,
+  dialExtOrPort,
+  type ExtOrDialResult,
   linkClientTlsOptions,
   NetError,
   normalizeAddressText,
   runLinkHandshake,
   SocketByteTransport,
+  type TcpSocket,
 } from '@relayd/net';
 import type { LinkConnector } from './connector.js';
 import { LoadgenError } from './errors.js';
@@ -88,27 +94,20 @@ export function extOrPortLinkConnector(options: ExtOrPortConnectorOptions): Link
   new ExtOrClient({ cookie: options.cookie, random, transportName });
 
   return async (target, index) => {
-    const deadlineMs = clock.monotonicMs() + (options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
+    const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    const deadlineMs = clock.monotonicMs() + connectTimeoutMs;
     const localAddress = sources.length > 0 ? sources[index % sources.length] : undefined;
-    const socket = tcpConnect({
+    const address = clientAddress(index);
+    const socket = await dialBridge({
       host: options.extOrPort.address,
       port: options.extOrPort.port,
       ...(localAddress ? { localAddress } : {}),
-    });
-    socket.setNoDelay(true);
-    const address = clientAddress(index);
-    const client = new ExtOrClient({
       cookie: options.cookie,
       random,
       transportName,
       ...(address ? { clientAddress: address } : {}),
+      deadlineMs: connectTimeoutMs,
     });
-    try {
-      await runExtOrExchange(socket, client, deadlineMs - clock.monotonicMs());
-    } catch (error) {
-      socket.destroy();
-      throw error;
-    }
     const tlsSocket = tlsConnect({ socket, ...linkClientTlsOptions(random) });
     const host = options.extOrPort.address;
     const outcome = await runLinkHandshake<InitiatorOutcome>({
@@ -165,73 +164,39 @@ function channelFrom(
 }
 
 /**
- * Runs the ExtORPort exchange on a connecting socket. Resolves once OKAY
- * arrived, with the socket paused and none of our listeners left on it, so
- * TLS can take it over; rejects on DENY, a protocol or authentication
- * failure, a closed socket, or the deadline.
+ * The Extended ORPort up to OKAY, as the load generator counts it: a DENY
+ * is NO_CONNECTION, and the exchange running out of time is CONNECT_TIMEOUT
+ * like TCP or TLS running out of it (the connect timeout covers all three;
+ * HANDSHAKE_TIMEOUT stays the link handshake's). Resolves with a socket
+ * that is not reading and that nothing has been read from beyond OKAY.
  */
-function runExtOrExchange(socket: Socket, client: ExtOrClient, timeoutMs: number): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    let settled = false;
-    const finish = (error?: Error) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      socket.off('data', onData);
-      socket.off('error', onError);
-      socket.off('close', onClose);
-      if (error) {
-        // A late error on a socket we are about to destroy must not go unhandled.
-        socket.on('error', () => {});
-        reject(error);
-      } else {
-        socket.pause();
-        resolve();
+async function dialBridge(dial: DialExtOrOptions): Promise<TcpSocket> {
+  let result: ExtOrDialResult;
+  try {
+    result = await dialExtOrPort(dial);
+  } catch (error) {
+    if (error instanceof NetError && error.code === 'HANDSHAKE_TIMEOUT') {
+      throw new NetError('CONNECT_TIMEOUT', error.message, { cause: error });
+    }
+    throw error;
+  }
+  switch (result.status) {
+    case 'accepted':
+      if (result.leftover.length > 0) {
+        result.socket.destroy();
+        throw new LoadgenError(
+          'NO_CONNECTION',
+          `the bridge sent ${result.leftover.length} bytes after OKAY, before the client's TLS hello`,
+        );
       }
-    };
-    const timer = setTimeout(
-      () =>
-        finish(
-          new NetError('CONNECT_TIMEOUT', 'the Extended ORPort exchange did not finish within its deadline'),
-        ),
-      Math.max(0, timeoutMs),
-    );
-    const onError = (error: Error) =>
-      finish(
-        new NetError('CONNECT_FAILED', `Extended ORPort connection failed: ${error.message}`, {
-          cause: error,
-        }),
+      return result.socket;
+    case 'denied':
+      throw new LoadgenError('NO_CONNECTION', 'the Extended ORPort answered DENY');
+    case 'authenticated':
+      // Only an authOnly dial stops here, and this one never is.
+      throw new NetError(
+        'CLOSED_DURING_HANDSHAKE',
+        'the Extended ORPort exchange stopped after authentication',
       );
-    const onClose = () =>
-      finish(new NetError('CLOSED_DURING_HANDSHAKE', 'the bridge closed the Extended ORPort connection'));
-    const onData = (chunk: Buffer) => {
-      const step = client.receive(chunk);
-      if (step.output.length > 0) socket.write(step.output);
-      switch (step.status) {
-        case 'running':
-          return;
-        case 'accepted':
-          if (step.leftover.length > 0) {
-            finish(
-              new LoadgenError(
-                'NO_CONNECTION',
-                `the bridge sent ${step.leftover.length} bytes after OKAY, before the client's TLS hello`,
-              ),
-            );
-            return;
-          }
-          finish();
-          return;
-        case 'denied':
-          finish(new LoadgenError('NO_CONNECTION', 'the Extended ORPort answered DENY'));
-          return;
-        case 'failed':
-          finish(step.error);
-          return;
-      }
-    };
-    socket.on('data', onData);
-    socket.on('error', onError);
-    socket.on('close', onClose);
-  });
+  }
 }

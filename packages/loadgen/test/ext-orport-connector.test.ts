@@ -4,7 +4,9 @@
  * `acceptLinkOnSocket` in front of a relayd RelayEngine: SAFE_COOKIE,
  * USERADDR and TRANSPORT as a transport sends them, then TLS and the link
  * handshake over the same socket, then whole circuits to the sink. Also
- * what a wrong cookie and a DENY do to a connection.
+ * what a wrong cookie, a DENY, a front that goes silent and one that
+ * speaks out of turn after OKAY do to a connection, each counted by its
+ * own error code.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,7 +14,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { systemClock, utf8 } from '@relayd/common';
+import { concatBytes, systemClock, utf8 } from '@relayd/common';
 import { generateX25519, secureRandom } from '@relayd/crypto';
 import { RelayEngine, systemScheduler } from '@relayd/engine';
 import { createCookieFile, type ExtOrDecision, type ExtOrMetadata, ExtOrServer } from '@relayd/ext-orport';
@@ -36,7 +38,10 @@ let front: Server;
 let frontPort = 0;
 let sink: SinkRelay;
 let decision: ExtOrDecision = 'okay';
+/** 'silent': the front never answers; 'chatty': it sends bytes of its own right behind OKAY. */
+let frontBehaviour: 'bridge' | 'silent' | 'chatty' = 'bridge';
 const seen: ExtOrMetadata[] = [];
+const peers: string[] = [];
 const sockets = new Set<Socket>();
 
 /** One connection at the front: the ExtORPort exchange, then the link handshake on the same socket. */
@@ -44,6 +49,8 @@ function serveExtOr(socket: Socket): void {
   sockets.add(socket);
   socket.on('close', () => sockets.delete(socket));
   socket.on('error', () => {});
+  peers.push(socket.remoteAddress ?? '');
+  if (frontBehaviour === 'silent') return;
   const server = new ExtOrServer({
     cookie,
     random: secureRandom,
@@ -55,6 +62,11 @@ function serveExtOr(socket: Socket): void {
   socket.write(server.start());
   const onData = (chunk: Buffer) => {
     const step = server.receive(chunk);
+    if (step.status === 'accepted' && frontBehaviour === 'chatty') {
+      socket.off('data', onData);
+      socket.write(concatBytes(step.output, utf8('hello')));
+      return;
+    }
     if (step.output.length > 0) socket.write(step.output);
     if (step.status === 'running') return;
     socket.off('data', onData);
@@ -124,6 +136,7 @@ describe('the Extended ORPort connector', { timeout: 60_000 }, () => {
   it('authenticates, sends USERADDR and TRANSPORT, and carries whole circuits over the link', async () => {
     decision = 'okay';
     seen.length = 0;
+    peers.length = 0;
     const report = await new LoadGenerator(
       {
         target: target(),
@@ -140,7 +153,7 @@ describe('the Extended ORPort connector', { timeout: 60_000 }, () => {
         connector: extOrPortLinkConnector({
           extOrPort: { address: '127.0.0.1', port: frontPort },
           cookie,
-          sourceAddresses: ['127.0.0.1'],
+          sourceAddresses: ['127.0.5.1', '127.0.5.2'],
         }),
       },
     ).run();
@@ -156,6 +169,8 @@ describe('the Extended ORPort connector', { timeout: 60_000 }, () => {
     );
     const addresses = seen.map((m) => m.clientAddress?.address).sort();
     assert.deepEqual(addresses, ['198.18.0.0', '198.18.0.1', '198.18.0.2']);
+    // Connection i comes from sourceAddresses[i mod 2].
+    assert.deepEqual(peers.sort(), ['127.0.5.1', '127.0.5.1', '127.0.5.2']);
   });
 
   it('fails a connection whose cookie the bridge does not hold (wrong ServerHash)', async () => {
@@ -174,6 +189,40 @@ describe('the Extended ORPort connector', { timeout: 60_000 }, () => {
     const connect = extOrPortLinkConnector({ extOrPort: { address: '127.0.0.1', port: frontPort }, cookie });
     await assert.rejects(connect(target(), 7), /DENY/);
     decision = 'okay';
+  });
+
+  it('fails a connection whose exchange outlasts the connect timeout as CONNECT_TIMEOUT', async () => {
+    frontBehaviour = 'silent';
+    try {
+      const connect = extOrPortLinkConnector({
+        extOrPort: { address: '127.0.0.1', port: frontPort },
+        cookie,
+        connectTimeoutMs: 200,
+      });
+      await assert.rejects(connect(target(), 0), (error: Error & { code?: string }) => {
+        assert.equal(error.code, 'CONNECT_TIMEOUT');
+        return true;
+      });
+    } finally {
+      frontBehaviour = 'bridge';
+    }
+  });
+
+  it('fails a connection whose bridge speaks between OKAY and the TLS ClientHello', async () => {
+    frontBehaviour = 'chatty';
+    try {
+      const connect = extOrPortLinkConnector({
+        extOrPort: { address: '127.0.0.1', port: frontPort },
+        cookie,
+      });
+      await assert.rejects(connect(target(), 0), (error: Error & { code?: string }) => {
+        assert.equal(error.code, 'NO_CONNECTION');
+        assert.match(error.message, /5 bytes after OKAY/);
+        return true;
+      });
+    } finally {
+      frontBehaviour = 'bridge';
+    }
   });
 
   it('fails at once when nothing listens at the Extended ORPort', async () => {

@@ -19,7 +19,8 @@ import {
   releasePath,
   uploadPath,
 } from '../src/index.js';
-import { type MemoryNetwork, memoryNetwork } from './support/memory-network.js';
+import { FakeTime } from './support/fake-time.js';
+import { type MemoryNetwork, memoryNetwork, until } from './support/memory-network.js';
 
 const networks: MemoryNetwork[] = [];
 after(() => {
@@ -222,29 +223,43 @@ describe('load generator against in-memory engines', { timeout: 120_000 }, () =>
 
   it('keeps to the circuit rate and measures only after the warm-up', async () => {
     const net = network();
-    const report = await run(net, {
-      connections: 2,
-      circuitsPerConnection: 20,
-      circuitRate: 40,
-      durationMs: 1_500,
-      warmupMs: 500,
-      nextHop: undefined,
-      handshake: 'ntor',
-    });
-    // 40/s for 1.5 s is 60 circuits, plus at most the bucket's initial token. Only the
-    // upper bounds are properties of the limiter: a slow or loaded machine launches fewer.
-    assert.ok(
-      report.circuits.launched >= 1 && report.circuits.launched <= 62,
-      `launched ${report.circuits.launched}`,
+    const time = new FakeTime();
+    const generator = new LoadGenerator(
+      {
+        target: { ...net.target, ntorOnionKey: net.bridgeNtorKey },
+        connections: 2,
+        circuitsPerConnection: 20,
+        circuitRate: 40,
+        durationMs: 1_500,
+        warmupMs: 500,
+        handshake: 'ntor',
+        progressIntervalMs: 0,
+      },
+      { connector: net.connector, clock: time, scheduler: time },
     );
-    // The measured window starts after the warm-up: at most the 1 s left of the run.
-    assert.ok(
-      report.window.measuredSeconds > 0 && report.window.measuredSeconds <= 1.2,
-      `measured ${report.window.measuredSeconds} s`,
-    );
-    assert.ok(report.circuits.measured.created < report.circuits.created);
-    assert.ok(report.circuits.createsPerSecond < 50, `${report.circuits.createsPerSecond}/s`);
+    const running = generator.run();
+    // Time stands still while the bridge answers; it moves only once every circuit launched so far is done.
+    const idle = (): boolean => {
+      time.runDeferred();
+      return generator.progress().phase === 'running' && generator.progress().circuitsActive === 0;
+    };
+    for (let elapsedMs = 0; elapsedMs < 1_500; elapsedMs += 25) {
+      await until(idle, `the circuits launched by ${elapsedMs} ms to finish`);
+      // 40/s with one token at the start: one launch at 0 ms and one every 25 ms after.
+      assert.equal(generator.stats.circuits.launched, elapsedMs / 25 + 1, `launched by ${elapsedMs} ms`);
+      time.advance(25);
+    }
+    const report = await running;
+    // 40/s for 1.5 s; the launch due at 1500 ms finds the run over.
+    assert.equal(report.circuits.launched, 60);
+    assert.equal(report.circuits.created, 60);
+    assert.equal(report.circuits.finished, 60);
     assert.equal(report.circuits.failed, 0);
+    // The measured window is the 1 s after the warm-up; it holds the circuits launched from 500 ms on.
+    assert.equal(report.window.measuredSeconds, 1);
+    assert.equal(report.window.runSeconds, 1.5);
+    assert.equal(report.circuits.measured.created, 40);
+    assert.equal(report.circuits.createsPerSecond, 40);
   });
 
   it('reports failures by reason: a wrong onion key for the bridge', async () => {
@@ -292,6 +307,7 @@ describe('load generator against in-memory engines', { timeout: 120_000 }, () =>
   it('stops when asked and leaves running circuits as unfinished after the drain time', async () => {
     const net = network();
     net.sinkDirectory.handle = () => new Promise<Uint8Array>(() => {});
+    const time = new FakeTime();
     const generator = new LoadGenerator(
       {
         target: { ...net.target, ntorOnionKey: net.bridgeNtorKey },
@@ -301,13 +317,34 @@ describe('load generator against in-memory engines', { timeout: 120_000 }, () =>
         drainTimeoutMs: 200,
         progressIntervalMs: 0,
       },
-      { connector: net.connector },
+      { connector: net.connector, clock: time, scheduler: time },
     );
-    setTimeout(() => generator.stop(), 300);
-    const report = await generator.run();
+    let ended = false;
+    const running = generator.run().finally(() => {
+      ended = true;
+    });
+    // All three circuits are built and wait for a download the sink never answers.
+    await until(() => {
+      time.runDeferred();
+      return generator.stats.circuits.built === 3;
+    }, 'the three circuits to be built');
+    time.advance(300);
+    generator.stop();
+    assert.equal(generator.progress().phase, 'draining');
+    // The drain time runs from the stop: one millisecond short of it, the circuits are still waited for.
+    time.advance(199);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(ended, false);
+    assert.equal(generator.progress().circuitsActive, 3);
+    time.advance(1);
+    const report = await running;
     assert.equal(report.circuits.launched, 3);
+    assert.equal(report.circuits.built, 3);
+    assert.equal(report.circuits.finished, 0);
     assert.equal(report.circuits.unfinished, 3);
+    assert.deepEqual(report.circuits.failures, {});
     assert.equal(report.accounting.complete, false);
-    assert.ok(report.window.measuredSeconds < 1);
+    assert.equal(report.window.measuredSeconds, 0.3);
+    assert.equal(report.window.runSeconds, 0.5);
   });
 });
