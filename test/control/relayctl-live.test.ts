@@ -20,12 +20,10 @@
  * Every process is stopped by PID, also when a step fails.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { readExtOrCookieFile } from '@relayd/balancer';
 import { fromBase64, fromHex } from '@relayd/common';
 import { parseAddressPort } from '@relayd/ext-orport';

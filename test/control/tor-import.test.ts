@@ -18,12 +18,10 @@
  * Every process is stopped by PID, also when a step fails.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { fromBase64, fromHex } from '@relayd/common';
 import { readKeyBackup } from '@relayd/control';
 import {
