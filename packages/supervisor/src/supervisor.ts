@@ -73,9 +73,11 @@ import { type KeyStore, loadOrCreateKeys } from '@relayd/keys';
 import { httpRequest, type MetricsHttpServer, systemErrorCode } from '@relayd/net';
 import {
   bridgeLines,
+  externalTransportEnvironmentFiles,
   extraInfoTransportInfo,
   extraInfoTransports,
   ptOrPortTarget,
+  type ServerTransportEndpoints,
   ServerTransportManager,
   type ServerTransportState,
 } from '@relayd/transports';
@@ -248,6 +250,28 @@ function httpPost(config: RelaydConfig): DescriptorPost {
 }
 
 const NO_IPV6 = new Set(['EAFNOSUPPORT', 'EADDRNOTAVAIL']);
+
+/**
+ * Writes `DataDirectory/pt-<name>.env` for every external (`proxy`)
+ * transport: the TOR_PT_* environment of its sibling process
+ * (relayd-pt@<name>.service reads it), for the ExtORPort, cookie file and
+ * ORPort of this run. Written before the ready notification, so a sibling
+ * started after relayd reads this run's values.
+ */
+function writeExternalTransportEnvironments(
+  config: RelaydConfig,
+  endpoints: ServerTransportEndpoints,
+  logger: Logger,
+): void {
+  for (const file of externalTransportEnvironmentFiles(config, endpoints)) {
+    if (writeDataFile(config.dataDirectory, file.fileName, file.text)) {
+      logger.notice(
+        { transports: file.transports, file: file.fileName },
+        `wrote the environment of external transport ${file.transports.join(',')} to ${file.fileName}`,
+      );
+    }
+  }
+}
 
 /** An address a local process can connect to for a listener bound to `host` (a wildcard means loopback). */
 function connectableHost(host: string): string {
@@ -492,7 +516,7 @@ export class Supervisor {
               orPortIndex: orPortTargets[i]!.orPortIndex,
             }))
           : workers.listeners;
-      if (config.serverTransportPlugins.some((p) => p.kind === 'exec')) {
+      if (config.serverTransportPlugins.length > 0) {
         const front = balancer?.extOrPorts[0];
         if (!front || balancer?.cookieFile === undefined) {
           throw new RelayError(
@@ -502,23 +526,28 @@ export class Supervisor {
           );
         }
         const orPort = ptOrPortTarget(config.orPorts, listeners);
-        transports = new ServerTransportManager(
-          {
-            config,
-            endpoints: {
-              extOrPort: { address: connectableHost(front.host), port: front.port },
-              authCookieFile: balancer.cookieFile,
-              ...(orPort ? { orPort } : {}),
+        const endpoints = {
+          extOrPort: { address: connectableHost(front.host), port: front.port },
+          authCookieFile: balancer.cookieFile,
+          ...(orPort ? { orPort } : {}),
+        };
+        // External (`proxy`) transports: the environment their sibling unit reads (relayd-pt@.service).
+        writeExternalTransportEnvironments(config, endpoints, logger);
+        if (config.serverTransportPlugins.some((p) => p.kind === 'exec')) {
+          transports = new ServerTransportManager(
+            {
+              config,
+              endpoints,
+              ...(modules.transportStopGraceMs !== undefined
+                ? { stopGraceMs: modules.transportStopGraceMs }
+                : {}),
             },
-            ...(modules.transportStopGraceMs !== undefined
-              ? { stopGraceMs: modules.transportStopGraceMs }
-              : {}),
-          },
-          { logger: modules.logger, clock, timers: scheduler },
-        );
-        transports.start();
-        // The first descriptor and bridge lines include the transports that start (each launch is bounded).
-        await transports.settled();
+            { logger: modules.logger, clock, timers: scheduler },
+          );
+          transports.start();
+          // The first descriptor and bridge lines include the transports that start (each launch is bounded).
+          await transports.settled();
+        }
       }
       const endpoint = publishedEndpoint(config, addresses, listeners);
       logger.notice(

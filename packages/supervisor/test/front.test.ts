@@ -12,10 +12,15 @@
  *   stop ends the transport (by PID) and the front;
  * - proxy mode: the balancer listens on the ORPort itself and proxies to
  *   the worker's Extended ORPort backend (registered as "worker 1"),
- *   carrying the client's address, and TRANSPORT for ExtORPort clients.
+ *   carrying the client's address, and TRANSPORT for ExtORPort clients;
+ * - an external transport (`ServerTransportPlugin … proxy`): relayd writes
+ *   its TOR_PT_* environment to DataDirectory/pt-<name>.env, and a real
+ *   obfs4proxy started with exactly that environment (as
+ *   relayd-pt@.service runs it) serves on the proxy line's address.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -297,3 +302,87 @@ describe('supervisor front: proxy mode', { timeout: 60_000 }, () => {
     assert.equal(stats.backends.find((b) => b.id === 'worker 1')?.connections, 2);
   });
 });
+
+describe('supervisor front: an external transport started beside relayd', { timeout: 60_000 }, () => {
+  const root = mkdtempSync(join(tmpdir(), 'relayd-supervisor-external-'));
+  const dataDir = join(root, 'data');
+  const lines: Line[] = [];
+  let supervisor: Supervisor | undefined;
+  let extOrPort = 0;
+  let transportPort = 0;
+  let sibling: ChildProcess | undefined;
+
+  before(async () => {
+    extOrPort = await freePort('127.0.0.1');
+    transportPort = await freePort('127.0.0.1');
+    supervisor = await startSupervisor(lines, [
+      ...baseConfig(dataDir, 'externalTest'),
+      `ExtORPort 127.0.0.1:${extOrPort}`,
+      `ServerTransportPlugin obfs4 proxy 127.0.0.1:${transportPort}`,
+      'ServerTransportOptions obfs4 iat-mode=0',
+    ]);
+  });
+
+  after(async () => {
+    if (sibling?.pid !== undefined && sibling.exitCode === null) sibling.kill('SIGKILL');
+    await supervisor?.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('writes the transport’s environment to DataDirectory/pt-obfs4.env and launches nothing itself', () => {
+    const path = join(dataDir, 'pt-obfs4.env');
+    assert.equal(statSync(path).mode & 0o777, 0o600);
+    const env = envFile(readFileSync(path, 'utf8'));
+    const orPort = supervisor!.status().endpoint.orPort;
+    assert.deepEqual(env, {
+      TOR_PT_MANAGED_TRANSPORT_VER: '1',
+      TOR_PT_STATE_LOCATION: `${join(dataDir, 'pt_state')}/`,
+      TOR_PT_SERVER_TRANSPORTS: 'obfs4',
+      TOR_PT_SERVER_BINDADDR: `obfs4-127.0.0.1:${transportPort}`,
+      TOR_PT_SERVER_TRANSPORT_OPTIONS: 'obfs4:iat-mode=0',
+      TOR_PT_ORPORT: `127.0.0.1:${orPort}`,
+      TOR_PT_EXTENDED_SERVER_PORT: `127.0.0.1:${extOrPort}`,
+      TOR_PT_AUTH_COOKIE_FILE: join(dataDir, 'extended_orport_auth_cookie'),
+    });
+    assert.deepEqual(supervisor!.status().transports, [], 'an external transport is not relayd’s to run');
+  });
+
+  it('a real obfs4proxy started with that environment serves, as relayd-pt@.service would run it', async () => {
+    const env = envFile(readFileSync(join(dataDir, 'pt-obfs4.env'), 'utf8'));
+    // As under systemd: stdin is /dev/null (so no TOR_PT_EXIT_ON_STDIN_CLOSE), the environment is the file's.
+    sibling = spawn(OBFS4PROXY, [], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    sibling.stdout!.on('data', (d) => {
+      stdout += String(d);
+    });
+    await until('SMETHODS DONE from obfs4proxy', () => stdout.includes('SMETHODS DONE'));
+    assert.match(
+      stdout,
+      new RegExp(`^SMETHOD obfs4 127\\.0\\.0\\.1:${transportPort} ARGS:cert=\\S+,iat-mode=0$`, 'm'),
+    );
+    // It keeps running with stdin at /dev/null, listening where the proxy line says.
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(sibling.exitCode, null, `obfs4proxy exited: ${stdout}`);
+    const probe = createConnection({ host: '127.0.0.1', port: transportPort });
+    await new Promise<void>((resolve, reject) => {
+      probe.once('connect', resolve);
+      probe.once('error', reject);
+    });
+    probe.destroy();
+  });
+});
+
+/** A systemd EnvironmentFile= as KEY → value (double-quoted values unquoted, `\\\\` unescaped). */
+function envFile(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const eq = line.indexOf('=');
+    const raw = line.slice(eq + 1);
+    out[line.slice(0, eq)] = raw.startsWith('"') ? raw.slice(1, -1).replace(/\\(.)/g, '$1') : raw;
+  }
+  return out;
+}
