@@ -2,9 +2,11 @@
  * relayd.service confines relayd with `SystemCallFilter=@system-service`
  * and `SystemCallErrorNumber=EPERM`. This test runs relayd for real — the
  * supervisor, two forked workers, the managed obfs4proxy when installed, a
- * TLS connection handed to a worker and an Extended ORPort connection — under
- * strace, and checks every system call made by any of those processes
- * against systemd's own expansion of @system-service
+ * TLS connection handed to a worker, an Extended ORPort connection, and the
+ * systemd-notify runs that report READY=1 and STOPPING=1 to a stand-in
+ * notification socket (notify-receiver.ts) — under strace, and checks every
+ * system call made by any of those processes against systemd's own
+ * expansion of @system-service
  * (`systemd-analyze syscall-filter`):
  *
  * - every call outside the set must be one known to fail softly
@@ -25,6 +27,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
+import { ProcessRegistry } from '@relayd/testnet';
+import { NotifyReceiver, PYTHON } from './notify-receiver.js';
 import { findTool, RELAYD_BIN, run } from './support.js';
 
 /** System calls outside @system-service that Node.js makes and survives failing with EPERM. */
@@ -125,6 +129,8 @@ interface TracedRun {
   readonly syscalls: Set<string>;
   readonly log: LogLine[];
   readonly exitCode: number | null;
+  /** READY=1, STOPPING=1…, as the notification socket received them. */
+  readonly notified: string[];
 }
 
 const skip = whySkip();
@@ -133,13 +139,17 @@ describe('relayd under systemd-style syscall filtering', { skip }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'relayd-sandbox-'));
   const started: ChildProcess[] = [];
   const relaydPids: number[] = [];
-  after(() => {
+  const receivers = new ProcessRegistry();
+  after(async () => {
+    await receivers.stopAll();
     for (const pid of relaydPids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
     for (const child of started) if (child.pid && child.exitCode === null) child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   });
 
   const withTransport = existsSync(OBFS4PROXY);
+  // relayd.service is Type=notify: relayd runs systemd-notify inside the same sandbox.
+  const withNotify = existsSync(PYTHON) && existsSync('/usr/bin/systemd-notify');
 
   /** Starts relayd under strace, exercises it, stops it with SIGTERM, returns what it called. */
   async function tracedRun(name: string, straceArgs: string[]): Promise<TracedRun> {
@@ -167,11 +177,15 @@ describe('relayd under systemd-style syscall filtering', { skip }, () => {
     }
     const torrc = join(base, 'torrc');
     writeFileSync(torrc, `${lines.join('\n')}\n`);
+    const receiver = withNotify ? await NotifyReceiver.start(receivers, base, 'notify') : undefined;
 
     const child = spawn(
       strace!,
       ['-f', '-qq', '-c', '-o', summary, ...straceArgs, process.execPath, RELAYD_BIN, '-f', torrc],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: receiver ? { ...process.env, NOTIFY_SOCKET: receiver.socketPath } : process.env,
+      },
     );
     started.push(child);
     let stderr = '';
@@ -223,10 +237,13 @@ describe('relayd under systemd-style syscall filtering', { skip }, () => {
       socket.setTimeout(10_000, () => reject(new Error('no answer from the Extended ORPort')));
     });
 
+    if (receiver)
+      await receiver.waitFor('READY=1', (d) => d.fields.get('READY') === '1', { timeoutMs: 30_000 });
     process.kill(pid, 'SIGTERM');
     const exitCode = await exited;
     const log = readLog(logFile);
-    return { syscalls: summarySyscalls(readFileSync(summary, 'utf8')), log, exitCode };
+    const notified = receiver?.states() ?? [];
+    return { syscalls: summarySyscalls(readFileSync(summary, 'utf8')), log, exitCode, notified };
   }
 
   let first: TracedRun | undefined;
@@ -240,6 +257,7 @@ describe('relayd under systemd-style syscall filtering', { skip }, () => {
       assert.ok(first.syscalls.has(expected), `strace saw ${expected}`);
     }
     assert.ok(first.syscalls.has('clone') || first.syscalls.has('clone3'), 'strace saw the forks');
+    if (withNotify) assert.deepEqual(first.notified, ['READY', 'STOPPING']);
     const allowed = expandFilter('@system-service');
     assert.ok(allowed.has('read') && allowed.has('sendmsg') && allowed.size > 300, 'the filter expanded');
     const outside = [...first.syscalls].filter((s) => !allowed.has(s)).sort();
@@ -253,6 +271,7 @@ describe('relayd under systemd-style syscall filtering', { skip }, () => {
     const inject = outside.flatMap((s) => ['-e', `inject=${s}:error=EPERM`]);
     const second = await tracedRun('eperm', inject);
     assert.equal(second.exitCode, 0);
+    assert.deepEqual(second.notified, first.notified);
     const milestones = (r: TracedRun) =>
       r.log
         .map((l) => l.msg)

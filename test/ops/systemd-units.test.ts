@@ -1,7 +1,7 @@
 /**
  * The systemd units in systemd/:
- * - they say what the operator guide promises (user, limits, kill mode,
- *   reload, the hardening Node.js tolerates, the sibling transport's
+ * - they say what the operator guide promises (user, readiness, limits,
+ *   kill mode, reload, the hardening Node.js tolerates, the sibling transport's
  *   environment file and its ties to relayd.service);
  * - `systemd-analyze verify` accepts both, with no warning, once their
  *   programs exist: the units are rendered for a temporary prefix as
@@ -33,8 +33,11 @@ describe('relayd.service', () => {
     assert.equal(service('ExecReload'), '/usr/local/bin/relayctl reload');
     assert.equal(service('User'), 'relayd');
     assert.equal(service('Group'), 'relayd');
-    // relayd sends no sd_notify READY=1: a notify unit would never finish starting.
-    assert.equal(service('Type'), 'exec');
+    // relayd says READY=1 through systemd-notify, which sends with its own PID: NotifyAccess=all.
+    assert.equal(service('Type'), 'notify');
+    assert.equal(service('NotifyAccess'), 'all');
+    // No watchdog by default: an event-loop stall under load must not get the bridge killed.
+    assert.equal(service('WatchdogSec'), undefined);
     assert.equal(service('KillMode'), 'mixed');
     assert.equal(service('Restart'), 'on-failure');
     assert.equal(service('UMask'), '0077');

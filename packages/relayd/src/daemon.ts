@@ -17,6 +17,12 @@
  * first on shutdown. A socket that cannot be opened is logged and the
  * bridge serves on without it.
  *
+ * Under systemd (NOTIFY_SOCKET set; relayd.service is Type=notify) relayd
+ * reports READY=1 once the control socket is open, so that relayctl works
+ * the moment the unit counts as started; RELOADING=1 and READY=1 around each
+ * reload; STOPPING=1 when a stop signal arrives (service-notifier.ts). A
+ * start that fails reports nothing: systemd sees the exit.
+ *
  * SIGHUP, and `relayctl reload`, reload the configuration file, as tor
  * does; the two take turns, one reload at a time. A file with errors
  * is reported and the running configuration kept; otherwise new `Log`
@@ -41,6 +47,12 @@ import {
 import { ForkedWorkerLauncher, RetargetableLogger, Supervisor } from '@relayd/supervisor';
 import { createLogger, type RelaydLogger } from '@relayd/telemetry';
 import type { CliIo } from './cli.js';
+import {
+  bridgeStatusText,
+  createServiceNotifier,
+  type ServiceNotifier,
+  takeNotifyEnvironment,
+} from './service-notifier.js';
 
 /** How long a shutdown may take before relayd gives up waiting and exits 1. */
 export const SHUTDOWN_TIMEOUT_MS = 15_000;
@@ -60,6 +72,8 @@ export interface DaemonHooks {
   readonly workers?: 'forked' | 'in-process';
   /** Receives the function that reloads the configuration (what SIGHUP calls), for tests. */
   readonly onReloadReady?: (reload: () => Promise<ReloadReport>) => void;
+  /** Where readiness, reloads and stopping are reported. Default: systemd when NOTIFY_SOCKET is set. */
+  readonly notifier?: ServiceNotifier;
 }
 
 function openLogger(config: RelaydConfig): RelaydLogger {
@@ -103,6 +117,8 @@ export async function runDaemon(
   io: CliIo,
   hooks: DaemonHooks = {},
 ): Promise<void> {
+  // Read and removed before anything can start a process that would inherit them.
+  const notifyTarget = takeNotifyEnvironment(process.env, process.pid);
   const loaded = loadConfigFile(file);
   if (!loaded.ok) {
     for (const e of loaded.error.errors) io.err(`relayd: ${formatDiagnostic(e)}`);
@@ -118,6 +134,7 @@ export async function runDaemon(
   }
   // Everything keeps this logger; a reload with new Log lines points it at new destinations.
   const logger = RetargetableLogger.create(logs);
+  const notifier = hooks.notifier ?? createServiceNotifier(notifyTarget, { logger });
   // Registered before anything can fail, so a signal during start-up is not lost.
   const stopSignal = (hooks.stopSignal ?? waitForStopSignal)();
   try {
@@ -140,6 +157,15 @@ export async function runDaemon(
       throw new DaemonExit(1);
     }
     const running = supervisor;
+    const bridgeStatus = () =>
+      bridgeStatusText({
+        nickname: running.status().nickname,
+        workers: running.currentConfig.workers,
+        bridgeLines: running.bridgeLines.length,
+      });
+    // Reloads are reported only between READY=1 and STOPPING=1: one during start-up
+    // must not say READY=1 before the control socket is open.
+    let announced = false;
     let logConfig = config;
     const reloadNow = async (): Promise<ReloadReport> => {
       const next = loadConfigFile(file);
@@ -177,10 +203,19 @@ export async function runDaemon(
       const outcome = await running.reload(nextConfig);
       return { accepted: true, errors: [], warnings: warned, ...outcome };
     };
+    const reloadAndNotify = async (): Promise<ReloadReport> => {
+      const notify = announced;
+      if (notify) notifier.reloading();
+      try {
+        return await reloadNow();
+      } finally {
+        if (notify && announced) notifier.ready(bridgeStatus());
+      }
+    };
     // SIGHUP and `relayctl reload` take turns: one reload at a time, in the order asked.
     let reloading: Promise<unknown> = Promise.resolve();
     const reload = (): Promise<ReloadReport> => {
-      const run = reloading.then(reloadNow);
+      const run = reloading.then(reloadAndNotify);
       reloading = run.catch((error: unknown) => {
         logger.error({ err: describeError(error) }, `bug: reload failed: ${describeError(error)}`);
       });
@@ -207,7 +242,11 @@ export async function runDaemon(
         );
       }
     }
+    notifier.ready(bridgeStatus());
+    announced = true;
     const signal = await stopSignal.finally(() => process.off('SIGHUP', onHangup));
+    announced = false;
+    notifier.stopping();
     logger.notice({ signal }, `received ${signal}: shutting down`);
     await control?.close();
     const stopped = await withTimeout(supervisor.stop(), SHUTDOWN_TIMEOUT_MS);
@@ -216,6 +255,7 @@ export async function runDaemon(
       throw new DaemonExit(1);
     }
   } finally {
+    await notifier.close();
     logs.close();
   }
 }

@@ -9,3 +9,26 @@ export {
   verifyConfig,
 } from './cli.js';
 export { DaemonExit, type DaemonHooks, runDaemon, SHUTDOWN_TIMEOUT_MS } from './daemon.js';
+export {
+  bridgeStatusText,
+  createServiceNotifier,
+  monotonicMicroseconds,
+  NO_SERVICE_NOTIFIER,
+  NOTIFY_CLOSE_WAIT_MS,
+  NOTIFY_ENVIRONMENT,
+  NOTIFY_TIMEOUT_MS,
+  type NotifySend,
+  type NotifyTarget,
+  notifyAssignment,
+  readyMessage,
+  reloadingMessage,
+  type ServiceNotifier,
+  STATUS_MAX_CHARS,
+  SYSTEMD_NOTIFY,
+  SystemdNotifier,
+  statusMessage,
+  stoppingMessage,
+  systemdNotifySend,
+  takeNotifyEnvironment,
+  WATCHDOG_MESSAGE,
+} from './service-notifier.js';

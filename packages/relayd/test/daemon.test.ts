@@ -1,16 +1,32 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { ReloadReport } from '@relayd/control';
-import { DaemonExit, runDaemon } from '../src/index.js';
+import { DaemonExit, runDaemon, type ServiceNotifier } from '../src/index.js';
 
 const BIN = fileURLToPath(new URL('../../../../bin/relayd', import.meta.url));
 const AUTHORITY =
   'DirAuthority nobody orport=9 v3ident=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA 127.0.0.1:9 0000000000000000000000000000000000000001';
+
+/** A notifier that records what relayd reports, and whether the control socket existed at READY=1. */
+function recordingNotifier(controlSocket: string) {
+  const events: string[] = [];
+  const notifier: ServiceNotifier = {
+    ready: (status) =>
+      events.push(`ready (control socket ${existsSync(controlSocket) ? 'open' : 'missing'}): ${status}`),
+    reloading: () => events.push('reloading'),
+    stopping: () => events.push('stopping'),
+    status: (text) => events.push(`status: ${text}`),
+    close: async () => {
+      events.push('close');
+    },
+  };
+  return { notifier, events };
+}
 
 describe('relayd -f FILE (the daemon)', { timeout: 60_000 }, () => {
   const root = mkdtempSync(join(tmpdir(), 'relayd-daemon-'));
@@ -48,10 +64,13 @@ describe('relayd -f FILE (the daemon)', { timeout: 60_000 }, () => {
       AUTHORITY,
     ]);
     const { io, out, err } = capture();
+    const { notifier, events } = recordingNotifier(join(dataDir, 'control.sock'));
     await assert.rejects(
-      runDaemon(file, '0.0.0-test', io, { stopSignal: () => new Promise(() => {}) }),
+      runDaemon(file, '0.0.0-test', io, { stopSignal: () => new Promise(() => {}), notifier }),
       (e: unknown) => e instanceof DaemonExit && e.exitCode === 1,
     );
+    // Nothing but the notifier closing: systemd learns of a failed start from the exit.
+    assert.deepEqual(events, ['close']);
     assert.deepEqual(out, []);
     assert.equal(err.length, 1);
     assert.match(err[0]!, new RegExp(`^relayd: ${join(dataDir, 'keys', 'secret_id_key')}`));
@@ -178,5 +197,57 @@ describe('relayd -f FILE (the daemon)', { timeout: 60_000 }, () => {
       await running;
     }
     assert.match(read(secondLog).trim().split('\n').at(-1)!, /relayd stopped/);
+  });
+
+  it('tells the service manager: READY=1 once the control socket is open, RELOADING=1 and READY=1 around a reload, STOPPING=1', async () => {
+    const dataDir = join(root, 'notify');
+    const log = join(root, 'notify.log');
+    const lines = (workers: number) => [
+      `DataDirectory ${dataDir}`,
+      'Nickname notifyTest',
+      'ContactInfo ops@example.org',
+      'ORPort 127.0.0.1:auto',
+      'PublishServerDescriptor 0',
+      `Workers ${workers}`,
+      `Log notice file ${log}`,
+      AUTHORITY,
+    ];
+    const file = torrc('notify.torrc', lines(2));
+    const { io, err } = capture();
+    const { notifier, events } = recordingNotifier(join(dataDir, 'control.sock'));
+    let signal!: (name: string) => void;
+    let reload!: () => Promise<ReloadReport>;
+    const running = runDaemon(file, '0.0.0-test', io, {
+      stopSignal: () =>
+        new Promise((resolve) => {
+          signal = resolve;
+        }),
+      onReloadReady: (r) => {
+        reload = r;
+      },
+      notifier,
+    });
+    try {
+      const deadline = Date.now() + 30_000;
+      while (events.length === 0) {
+        assert.ok(Date.now() < deadline, 'timed out waiting for READY=1');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.deepEqual(events, [
+        `ready (control socket open): serving as bridge notifyTest with 2 workers; 1 bridge line`,
+      ]);
+      writeFileSync(file, `${lines(1).join('\n')}\n`);
+      const applied = await reload();
+      assert.equal(applied.accepted, true);
+      assert.deepEqual(events.slice(1), [
+        'reloading',
+        `ready (control socket open): serving as bridge notifyTest with 1 worker; 1 bridge line`,
+      ]);
+    } finally {
+      signal('SIGTERM');
+      await running;
+    }
+    assert.deepEqual(err, []);
+    assert.deepEqual(events.slice(3), ['stopping', 'close']);
   });
 });
