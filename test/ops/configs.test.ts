@@ -6,13 +6,16 @@
  * - each one is the arrangement its comments describe (read back with
  *   @relayd/config), and its fixed ports stay below the ephemeral port range
  *   that systemd/99-relayd.conf sets, as that file asks;
- * - configs/pt-snowflake.env, the environment of relayd-pt@snowflake.service,
- *   holds exactly the TOR_PT_* lines relayd's own renderer
- *   (externalTransportEnvironmentFiles) makes for
- *   configs/external-pt-many-workers.torrc, and reads the same in sh.
+ * - configs/pt-snowflake.env, the operator's part of the environment of
+ *   relayd-pt@snowflake.service, sets PT_EXEC and PT_ARGS and leaves the
+ *   TOR_PT_* lines to the file relayd writes at each start
+ *   (externalTransportEnvironmentFiles for
+ *   configs/external-pt-many-workers.torrc); both read in the unit's order
+ *   in sh give the transport its program and relayd's ExtORPort.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfigFile, type RelaydConfig } from '@relayd/config';
@@ -132,9 +135,14 @@ describe('configs/*.torrc', () => {
 
 describe('configs/pt-snowflake.env', () => {
   const envText = readFileSync(join(CONFIGS_DIR, 'pt-snowflake.env'), 'utf8');
-  const ptLines = (text: string) => text.split('\n').filter((l) => l.startsWith('TOR_PT_'));
 
-  it('holds exactly the TOR_PT_* lines relayd renders for external-pt-many-workers.torrc', () => {
+  it('leaves the TOR_PT_* variables to relayd, which renders them for external-pt-many-workers.torrc', () => {
+    assert.deepEqual(
+      envText.split('\n').filter((l) => /^\s*TOR_PT_/.test(l)),
+      [],
+      'a TOR_PT_* line here would override what relayd writes at each start',
+    );
+    // What relayd writes to /var/lib/relayd/pt-snowflake.env for that configuration.
     const c = load('external-pt-many-workers.torrc');
     const ext = c.extOrPorts[0]!;
     assert.ok(ext.port !== 'auto');
@@ -147,23 +155,40 @@ describe('configs/pt-snowflake.env', () => {
       files.map((f) => f.fileName),
       ['pt-snowflake.env'],
     );
-    assert.deepEqual(ptLines(envText), ptLines(files[0]!.text));
-    assert.ok(
-      !ptLines(envText).some((l) => l.startsWith('TOR_PT_EXIT_ON_STDIN_CLOSE=')),
-      'stdin is /dev/null under systemd: the transport must not exit on it',
-    );
+    const rendered = files[0]!.text;
+    assert.match(rendered, /^TOR_PT_SERVER_BINDADDR=snowflake-0\.0\.0\.0:443$/m);
+    assert.match(rendered, /^TOR_PT_EXTENDED_SERVER_PORT=127\.0\.0\.1:10001$/m);
+    assert.match(rendered, /^TOR_PT_AUTH_COOKIE_FILE=\/var\/lib\/relayd\/extended_orport_auth_cookie$/m);
+    assert.doesNotMatch(rendered, /TOR_PT_EXIT_ON_STDIN_CLOSE/, 'stdin is /dev/null under systemd');
   });
 
-  it('reads as relayd-pt@.service needs it (PT_EXEC, PT_ARGS) in sh as well', () => {
-    const script =
-      'set -a; . "$1"; printf "%s\\n" "$PT_EXEC" "$PT_ARGS" "$TOR_PT_EXTENDED_SERVER_PORT" "$TOR_PT_AUTH_COOKIE_FILE"';
-    const r = run('/bin/sh', ['-c', script, 'sh', join(CONFIGS_DIR, 'pt-snowflake.env')]);
-    assert.equal(r.status, 0, describeRun(r));
-    assert.deepEqual(r.stdout.split('\n').slice(0, 4), [
-      '/usr/bin/snowflake-server',
-      '-acme-hostnames snowflake.example.org -acme-email ops@example.org',
-      '127.0.0.1:10001',
-      '/var/lib/relayd/extended_orport_auth_cookie',
-    ]);
+  it('reads as relayd-pt@.service needs it, after relayd’s file, in sh as well', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'relayd-pt-env-'));
+    try {
+      const c = load('external-pt-many-workers.torrc');
+      const ext = c.extOrPorts[0]!;
+      assert.ok(ext.port !== 'auto');
+      const relaydFile = join(dir, 'pt-snowflake.env');
+      writeFileSync(
+        relaydFile,
+        externalTransportEnvironmentFiles(c, {
+          extOrPort: { address: ext.address ?? '127.0.0.1', port: ext.port },
+          authCookieFile: c.extOrPortCookieAuthFile,
+        })[0]!.text,
+      );
+      // The unit's order: relayd's file, then the operator's.
+      const script =
+        'set -a; . "$1"; . "$2"; printf "%s\\n" "$PT_EXEC" "$PT_ARGS" "$TOR_PT_EXTENDED_SERVER_PORT" "$TOR_PT_AUTH_COOKIE_FILE"';
+      const r = run('/bin/sh', ['-c', script, 'sh', relaydFile, join(CONFIGS_DIR, 'pt-snowflake.env')]);
+      assert.equal(r.status, 0, describeRun(r));
+      assert.deepEqual(r.stdout.split('\n').slice(0, 4), [
+        '/usr/bin/snowflake-server',
+        '-acme-hostnames snowflake.example.org -acme-email ops@example.org',
+        '127.0.0.1:10001',
+        '/var/lib/relayd/extended_orport_auth_cookie',
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -84,7 +84,11 @@ describe('relayd-pt@.service', () => {
   const service = (key: string) => unitValue(ptUnit, 'Service', key);
 
   it('runs PT_EXEC with the environment file of its instance, tied to relayd.service', () => {
-    assert.equal(service('EnvironmentFile'), '/etc/relayd/pt-%i.env');
+    // relayd's TOR_PT_* file, then the operator's PT_EXEC/PT_ARGS (the later wins a variable set in both).
+    assert.deepEqual(ptUnit.get('Service')?.get('EnvironmentFile'), [
+      '/var/lib/relayd/pt-%i.env',
+      '/etc/relayd/pt-%i.env',
+    ]);
     // systemd expands ${PT_EXEC} as one word and $PT_ARGS split on white space.
     // biome-ignore lint/suspicious/noTemplateCurlyInString: systemd's variable syntax, not a JavaScript template
     assert.equal(service('ExecStart'), '/usr/bin/env ${PT_EXEC} $PT_ARGS');
