@@ -42,13 +42,7 @@
  * and directory snapshots), never the master identity secret.
  */
 import { type as osType } from 'node:os';
-import {
-  type Balancer,
-  type BalancerStats,
-  balancerSettingsFromConfig,
-  startBalancer,
-  workerBackendAddress,
-} from '@relayd/balancer';
+import { type Balancer, type BalancerStats, workerBackendAddress } from '@relayd/balancer';
 import {
   type Clock,
   describeError,
@@ -70,18 +64,17 @@ import {
 } from '@relayd/dir-cache';
 import { type Scheduler, systemScheduler, type TimerHandle } from '@relayd/engine';
 import { type KeyStore, loadOrCreateKeys } from '@relayd/keys';
-import { httpRequest, type MetricsHttpServer, systemErrorCode } from '@relayd/net';
+import type { MetricsHttpServer } from '@relayd/net';
 import {
   bridgeLines,
-  externalTransportEnvironmentFiles,
   extraInfoTransportInfo,
   extraInfoTransports,
   ptOrPortTarget,
-  type ServerTransportEndpoints,
   ServerTransportManager,
   type ServerTransportState,
 } from '@relayd/transports';
-import { type BoundListener, type ListenTarget, planListeners, type WorkerStats } from '@relayd/worker';
+import { type BoundListener, planListeners, type WorkerStats } from '@relayd/worker';
+import { httpFetch, httpPost } from './authority-http.js';
 import { type BridgeDocuments, buildOwnDocuments } from './bridge-documents.js';
 import { type BridgeMetricsSources, createBridgeMetrics } from './bridge-metrics.js';
 import {
@@ -98,6 +91,7 @@ import {
   type PublishStatus,
 } from './descriptor-publisher.js';
 import { FileDirectoryStorage } from './directory-storage.js';
+import { connectableHost, startFront, writeExternalTransportEnvironments } from './front.js';
 import type { HandoffTarget } from './handoff.js';
 import {
   HEARTBEAT_LOG_INTERVAL_MS,
@@ -134,11 +128,6 @@ export const DESCRIPTOR_REGENERATE_INTERVAL_MS = 18 * 60 * 60 * 1000;
  * microdescriptor batches) within a few milliseconds.
  */
 export const DIRECTORY_PUSH_DELAY_MS = 200;
-/** Largest directory answer relayd reads (tor's MAX_DIR_DL_SIZE). */
-const MAX_DIRECTORY_RESPONSE_BYTES = 16 * 1024 * 1024;
-/** An authority's answer to an upload is a status line; anything more is not read. */
-const MAX_UPLOAD_RESPONSE_BYTES = 64 * 1024;
-
 export interface SupervisorOptions {
   readonly config: RelaydConfig;
   /** relayd's version, for the descriptor's "platform" line. */
@@ -207,115 +196,6 @@ export interface SupervisorStatus {
   readonly balancer: BalancerStats | undefined;
   /** The managed pluggable transports. */
   readonly transports: readonly ServerTransportState[];
-}
-
-function isLoopback(host: string): boolean {
-  return /^127\./.test(host) || host === '::1';
-}
-
-/** net's httpRequest as the fetcher's GET (tor ignores OutboundBindAddress towards loopback; so does this). */
-function httpFetch(config: RelaydConfig): DirectoryFetch {
-  const bind = config.outboundBindAddresses.ipv4;
-  return async (request) => {
-    const response = await httpRequest({
-      method: request.method,
-      host: request.host,
-      port: request.port,
-      path: request.path,
-      headers: request.headers,
-      timeoutMs: request.timeoutMs,
-      maxResponseBytes: Math.min(request.maxResponseBytes, MAX_DIRECTORY_RESPONSE_BYTES),
-      ...(bind && !isLoopback(request.host) ? { localAddress: bind } : {}),
-    });
-    return { status: response.status, body: response.body };
-  };
-}
-
-function httpPost(config: RelaydConfig): DescriptorPost {
-  const bind = config.outboundBindAddresses.ipv4;
-  return async (request) => {
-    const response = await httpRequest({
-      method: 'POST',
-      host: request.host,
-      port: request.port,
-      path: request.path,
-      headers: { 'Content-Type': 'text/plain' },
-      body: request.body,
-      timeoutMs: request.timeoutMs,
-      maxResponseBytes: MAX_UPLOAD_RESPONSE_BYTES,
-      ...(bind && !isLoopback(request.host) ? { localAddress: bind } : {}),
-    });
-    return { status: response.status };
-  };
-}
-
-const NO_IPV6 = new Set(['EAFNOSUPPORT', 'EADDRNOTAVAIL']);
-
-/**
- * Writes `DataDirectory/pt-<name>.env` for every external (`proxy`)
- * transport: the TOR_PT_* environment of its sibling process
- * (relayd-pt@<name>.service reads it), for the ExtORPort, cookie file and
- * ORPort of this run. Written before the ready notification, so a sibling
- * started after relayd reads this run's values.
- */
-function writeExternalTransportEnvironments(
-  config: RelaydConfig,
-  endpoints: ServerTransportEndpoints,
-  logger: Logger,
-): void {
-  for (const file of externalTransportEnvironmentFiles(config, endpoints)) {
-    if (writeDataFile(config.dataDirectory, file.fileName, file.text)) {
-      logger.notice(
-        { transports: file.transports, file: file.fileName },
-        `wrote the environment of external transport ${file.transports.join(',')} to ${file.fileName}`,
-      );
-    }
-  }
-}
-
-/** An address a local process can connect to for a listener bound to `host` (a wildcard means loopback). */
-function connectableHost(host: string): string {
-  if (host === '0.0.0.0') return '127.0.0.1';
-  if (host === '::') return '::1';
-  return host;
-}
-
-/**
- * Starts the balancer when there is something for it to do: an Extended
- * ORPort (for the transports), or BalancerMode proxy (then it also listens
- * on the ORPorts, `orPortTargets`, falling back to IPv4 where the host has
- * no IPv6, as the workers' own listeners do). Resolves with the balancer,
- * or undefined in handoff mode without an Extended ORPort.
- */
-async function startFront(
-  config: RelaydConfig,
-  workers: WorkerSet,
-  orPortTargets: readonly ListenTarget[],
-  services: { readonly logger: Logger; readonly clock: Clock; readonly random: Random },
-): Promise<Balancer | undefined> {
-  const settings = balancerSettingsFromConfig(config);
-  const proxyMode = settings.mode === 'proxy';
-  if (!proxyMode && settings.extOrPorts.length === 0) return undefined;
-  const open = (fallback: boolean) =>
-    startBalancer(
-      {
-        ...settings,
-        orPorts: proxyMode
-          ? orPortTargets.map((t) => ({
-              host: fallback && t.ipv4Fallback ? t.ipv4Fallback : t.host,
-              port: t.port,
-            }))
-          : [],
-      },
-      { handoffTarget: workers.handoff, ...services },
-    );
-  try {
-    return await open(false);
-  } catch (error) {
-    const code = systemErrorCode(error) ?? '';
-    if (proxyMode && orPortTargets.some((t) => t.ipv4Fallback) && NO_IPV6.has(code)) return await open(true);
-    throw error;
-  }
 }
 
 /** What a running supervisor is made of (see Supervisor.start). */
