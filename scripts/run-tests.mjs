@@ -5,8 +5,8 @@
 //   --grep PATTERN      only files whose path matches PATTERN
 // Node 20's `--test` takes no globs, so the files are collected here.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { chmodSync, existsSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -42,6 +42,37 @@ if (selected.length === 0) {
 }
 console.log(`run-tests: ${selected.length} test files`);
 for (const f of selected) console.log(`  ${relative(root, f)}`);
+
+/**
+ * Some tests run relayctl or a client as another user (nobody) to prove the
+ * control socket refuses them; that user must be able to reach the built
+ * code. A checkout under a private directory (a 0700 temporary directory)
+ * would make those runs fail for the wrong reason, so, as root, let other
+ * users pass through (search permission only, o+x: no listing, no reading
+ * of anything the files themselves do not allow) the directories above the
+ * checkout that lack it, and take it back afterwards.
+ */
+function openPathForOtherUsers(dir) {
+  if (process.getuid?.() !== 0) return [];
+  const opened = [];
+  for (let d = dir; ; d = dirname(d)) {
+    const mode = statSync(d).mode & 0o7777;
+    if ((mode & 0o001) === 0) {
+      chmodSync(d, mode | 0o001);
+      opened.push({ dir: d, mode });
+    }
+    if (dirname(d) === d) break;
+  }
+  for (const { dir: d } of opened)
+    console.log(`run-tests: other users may pass through ${d} during the tests`);
+  return opened;
+}
+
+const opened = openPathForOtherUsers(root.replace(/\/$/, ''));
+const restore = () => {
+  for (const { dir: d, mode } of opened.splice(0)) chmodSync(d, mode);
+};
+process.on('exit', restore);
 
 const result = spawnSync(
   process.execPath,
