@@ -32,7 +32,7 @@ import {
   type TestNetwork,
   type TorrcEntry,
 } from '@relayd/testnet';
-import { ManagedPt, OBFS4PROXY } from '../ext-orport/managed-pt.js';
+import { ManagedPt, OBFS4_CLIENT_TORRC } from '../support/managed-pt.js';
 
 const CLIENTS = 3;
 const BOOTSTRAP_MS = 120_000;
@@ -202,7 +202,7 @@ describe('balancer in front of two C tor bridges sharing keys, obfs4proxy in fro
       clients.push(
         await net.startClient({
           bridgeLines: [obfs4BridgeLine],
-          extraTorrc: [['ClientTransportPlugin', `obfs4 exec ${OBFS4PROXY}`]],
+          extraTorrc: OBFS4_CLIENT_TORRC,
         }),
       );
     }

@@ -1,17 +1,22 @@
 /**
- * Shared pieces of the multi-worker tests with pluggable transports:
- * reading workers.json, bounded polling, paced downloads through a tor
- * client (so transfers are in flight when a worker is killed), the child
- * processes of relayd (its workers and transports, from /proc), and the
- * python3-stem check of relayd's descriptor and extra-info.
+ * Shared pieces of the multi-worker tests: reading workers.json and the
+ * notice log, bounded polling (a replaced worker, …), clients that bootstrap
+ * and download intact, paced downloads through a tor client (so transfers
+ * are in flight when a worker is killed), the child processes of relayd
+ * (its workers and transports, from /proc), which process holds which
+ * connection (from the kernel's socket table), and the python3-stem check
+ * of relayd's descriptor and extra-info.
  */
+import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { TestContext } from 'node:test';
 import { toHex } from '@relayd/common';
 import { sha256 } from '@relayd/crypto';
-import type { WorkerStateDocument } from '@relayd/supervisor';
+import type { WorkerSlotRecord, WorkerStateDocument } from '@relayd/supervisor';
 import { type ClientNode, openSocks5Stream, parseHttpResponse, type RelaydBridgeNode } from '@relayd/testnet';
+import { pollFor } from '../support/poll.js';
 
 export const PYTHON = '/usr/bin/python3';
 
@@ -19,19 +24,78 @@ export function readState(relayd: RelaydBridgeNode): WorkerStateDocument {
   return JSON.parse(readFileSync(join(relayd.dataDir, 'workers.json'), 'utf8')) as WorkerStateDocument;
 }
 
-/** Polls `probe` every 200 ms until it returns a value; throws after `timeoutMs`. */
-export async function until<T>(what: string, probe: () => T | undefined, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    let value: T | undefined;
+/** One JSON line of relayd's notice log, with the heartbeat fields the tests read. */
+export interface NoticeLine {
+  readonly msg: string;
+  readonly heartbeat?: string;
+  readonly workerId?: number;
+  readonly connectionsByTransport?: { pluggable: Record<string, { connections: number }> };
+}
+
+export function readNoticeLog(relayd: RelaydBridgeNode): NoticeLine[] {
+  return readFileSync(relayd.noticeLogPath, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as NoticeLine);
+}
+
+/**
+ * Polls `probe` every 200 ms until it returns a value; fails after `timeoutMs`.
+ * A probe that throws (a file caught mid-replacement, a process gone) has no
+ * answer yet.
+ */
+export function until<T>(what: string, probe: () => T | undefined, timeoutMs: number): Promise<T> {
+  const tolerant = () => {
     try {
-      value = probe();
+      return probe();
     } catch {
-      value = undefined;
+      return undefined;
     }
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
+  };
+  return pollFor(what, timeoutMs, tolerant, () => '', 200);
+}
+
+/** Waits until slot `workerId` runs a new process (not `killedPid`) that is ready and healthy. */
+export function replacementOf(
+  relayd: RelaydBridgeNode,
+  workerId: number,
+  killedPid: number,
+  timeoutMs: number,
+): Promise<WorkerSlotRecord> {
+  return until(
+    'the killed worker to be replaced',
+    () => {
+      const slot = readState(relayd).workers.find((w) => w.workerId === workerId);
+      return slot && slot.pid !== killedPid && slot.state === 'ready' && slot.healthy ? slot : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+/**
+ * Every client bootstraps, then downloads the payload; each must get every
+ * byte and the right bytes. On failure the message carries `describe()`.
+ */
+export async function bootstrapAndDownload(
+  t: TestContext,
+  clients: readonly ClientNode[],
+  payload: { readonly url: string; readonly sha256Hex: string; readonly sizeBytes: number },
+  timeouts: { readonly bootstrapMs: number; readonly downloadMs: number },
+  describe: () => string,
+): Promise<void> {
+  try {
+    const bootstrapMs = await Promise.all(clients.map((c) => c.waitForBootstrap(timeouts.bootstrapMs)));
+    t.diagnostic(`bootstrap: ${bootstrapMs.map((ms) => ms.toFixed(0)).join(', ')} ms`);
+    const downloads = await Promise.all(clients.map((c) => c.download(payload.url, timeouts.downloadMs)));
+    for (const [i, d] of downloads.entries()) {
+      assert.equal(d.body.length, payload.sizeBytes, `${clients[i]!.nickname} got every byte`);
+      assert.equal(d.sha256Hex, payload.sha256Hex, `${clients[i]!.nickname} got the right bytes`);
+    }
+    t.diagnostic(
+      `downloads: ${downloads.map((d) => (d.body.length / 1e6 / (d.elapsedMs / 1000)).toFixed(1)).join(', ')} MB/s`,
+    );
+  } catch (error) {
+    assert.fail(`${(error as Error).message}\n${describe()}`);
   }
 }
 
@@ -137,6 +201,27 @@ export function connectionsOn(port: number): { local: string; peer: string; pid:
     rows.push({ local: endpoints[0]!, peer: endpoints[1]!, pid: Number(pid[1]) });
   }
   return rows;
+}
+
+/** For each client, the worker PIDs holding its connections to relayd's ORPort. */
+export function workersOfClients(
+  relayd: RelaydBridgeNode,
+  clients: readonly ClientNode[],
+): Map<ClientNode, Set<number>> {
+  const rows = connectionsOn(relayd.orPort);
+  const orPortEnd = `${relayd.address}:${relayd.orPort}`;
+  // Server side: the worker holding the accepted socket, keyed by the client's end.
+  const workerByClientEnd = new Map<string, number>();
+  for (const row of rows) if (row.local === orPortEnd) workerByClientEnd.set(row.peer, row.pid);
+  const out = new Map<ClientNode, Set<number>>();
+  for (const client of clients) {
+    const ends = rows.filter((r) => r.pid === client.pid && r.peer === orPortEnd).map((r) => r.local);
+    out.set(
+      client,
+      new Set(ends.flatMap((end) => (workerByClientEnd.has(end) ? [workerByClientEnd.get(end)!] : []))),
+    );
+  }
+  return out;
 }
 
 /** Listening TCP sockets on `port`: the local address and every PID holding the socket, from `ss`. */

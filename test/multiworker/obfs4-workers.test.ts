@@ -26,7 +26,6 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import type { TorrcEntry } from '@relayd/testnet';
 import {
   type ClientNode,
   isPidAlive,
@@ -35,8 +34,18 @@ import {
   startRelaydBridge,
   type TestNetwork,
 } from '@relayd/testnet';
-import { OBFS4PROXY } from '../ext-orport/managed-pt.js';
-import { childProcesses, pacedDownload, readState, stemAvailable, stemRead, until } from './helpers.js';
+import { OBFS4_CLIENT_TORRC, OBFS4PROXY } from '../support/managed-pt.js';
+import {
+  bootstrapAndDownload,
+  childProcesses,
+  pacedDownload,
+  readNoticeLog,
+  readState,
+  replacementOf,
+  stemAvailable,
+  stemRead,
+  until,
+} from './helpers.js';
 
 const WORKERS = 3;
 const CLIENTS = 6;
@@ -45,7 +54,6 @@ const BOOTSTRAP_TIMEOUT_MS = 150_000;
 const DOWNLOAD_TIMEOUT_MS = 180_000;
 /** Paced downloads keep six transfers in flight long enough to kill a worker mid-way. */
 const PACED_BYTES_PER_SECOND = 800_000;
-const OBFS4_CLIENT: TorrcEntry[] = [['ClientTransportPlugin', `obfs4 exec ${OBFS4PROXY}`]];
 
 describe(`relayd with Workers ${WORKERS} behind a managed obfs4proxy (handoff)`, { timeout: 720_000 }, () => {
   let network: TestNetwork | undefined;
@@ -132,26 +140,18 @@ describe(`relayd with Workers ${WORKERS} behind a managed obfs4proxy (handoff)`,
     const net = network!;
     const started = await Promise.all(
       Array.from({ length: CLIENTS }, () =>
-        net.startClient({ bridgeLines: [obfs4Line], extraTorrc: OBFS4_CLIENT }),
+        net.startClient({ bridgeLines: [obfs4Line], extraTorrc: OBFS4_CLIENT_TORRC }),
       ),
     );
     clients.push(...started);
-    try {
-      const bootstrapMs = await Promise.all(clients.map((c) => c.waitForBootstrap(BOOTSTRAP_TIMEOUT_MS)));
-      t.diagnostic(`bootstrap over obfs4: ${bootstrapMs.map((ms) => ms.toFixed(0)).join(', ')} ms`);
-      const downloads = await Promise.all(
-        clients.map((c) => c.download(net.payload.url, DOWNLOAD_TIMEOUT_MS)),
-      );
-      for (const [i, d] of downloads.entries()) {
-        assert.equal(d.body.length, PAYLOAD_BYTES, `${clients[i]!.nickname} got every byte`);
-        assert.equal(d.sha256Hex, net.payload.sha256Hex, `${clients[i]!.nickname} got the right bytes`);
-      }
-      t.diagnostic(
-        `downloads: ${downloads.map((d) => (d.body.length / 1e6 / (d.elapsedMs / 1000)).toFixed(1)).join(', ')} MB/s`,
-      );
-    } catch (error) {
-      assert.fail(`${(error as Error).message}\n${diagnostics()}`);
-    }
+    assert.equal(net.payload.sizeBytes, PAYLOAD_BYTES);
+    await bootstrapAndDownload(
+      t,
+      clients,
+      net.payload,
+      { bootstrapMs: BOOTSTRAP_TIMEOUT_MS, downloadMs: DOWNLOAD_TIMEOUT_MS },
+      diagnostics,
+    );
     // Heartbeats (every 5 s) reach workers.json within a second.
     const state = await until(
       'every worker to report obfs4 clients in workers.json',
@@ -189,18 +189,7 @@ describe(`relayd with Workers ${WORKERS} behind a managed obfs4proxy (handoff)`,
     const heartbeat = await until(
       'heartbeat lines with obfs4 counts for every worker',
       () => {
-        const lines = readFileSync(relayd.noticeLogPath, 'utf8')
-          .trim()
-          .split('\n')
-          .map(
-            (l) =>
-              JSON.parse(l) as {
-                msg: string;
-                heartbeat?: string;
-                workerId?: number;
-                connectionsByTransport?: { pluggable: Record<string, { connections: number }> };
-              },
-          );
+        const lines = readNoticeLog(relayd);
         const served = new Set(
           lines
             .filter(
@@ -262,14 +251,7 @@ describe(`relayd with Workers ${WORKERS} behind a managed obfs4proxy (handoff)`,
     );
 
     // The slot gets a new process; the other workers are the same processes as before.
-    const replaced = await until(
-      'the killed worker to be replaced',
-      () => {
-        const slot = readState(relayd).workers.find((w) => w.workerId === victim.workerId);
-        return slot && slot.pid !== victimPid && slot.state === 'ready' && slot.healthy ? slot : undefined;
-      },
-      30_000,
-    );
+    const replaced = await replacementOf(relayd, victim.workerId, victimPid, 30_000);
     rememberChildren();
     assert.equal(isPidAlive(victimPid), false);
     assert.equal(replaced.generation, 2);
@@ -289,7 +271,7 @@ describe(`relayd with Workers ${WORKERS} behind a managed obfs4proxy (handoff)`,
     t.diagnostic(`worker ${victim.workerId} replaced: pid ${victimPid} → ${replaced.pid}`);
 
     // A new obfs4 client bootstraps afterwards and downloads intact.
-    const late = await net.startClient({ bridgeLines: [obfs4Line], extraTorrc: OBFS4_CLIENT });
+    const late = await net.startClient({ bridgeLines: [obfs4Line], extraTorrc: OBFS4_CLIENT_TORRC });
     clients.push(late);
     try {
       await late.waitForBootstrap(BOOTSTRAP_TIMEOUT_MS);
@@ -305,7 +287,6 @@ describe(`relayd with Workers ${WORKERS} behind a managed obfs4proxy (handoff)`,
     const status = await relayd.stop(20_000);
     assert.deepEqual(status, { code: 0, signal: null });
     for (const pid of children) assert.equal(isPidAlive(pid), false, `child pid ${pid} exited`);
-    const log = readFileSync(relayd.noticeLogPath, 'utf8').trim().split('\n');
-    assert.match((JSON.parse(log.at(-1)!) as { msg: string }).msg, /relayd stopped/);
+    assert.match(readNoticeLog(relayd).at(-1)!.msg, /relayd stopped/);
   });
 });

@@ -26,16 +26,21 @@ import {
   startNetwork,
   startRelaydBridge,
   type TestNetwork,
-  type TorrcEntry,
 } from '@relayd/testnet';
-import { OBFS4PROXY } from '../ext-orport/managed-pt.js';
-import { childProcesses, connectionsOn, listenersOn, readState, until } from './helpers.js';
+import { OBFS4_CLIENT_TORRC, OBFS4PROXY } from '../support/managed-pt.js';
+import {
+  bootstrapAndDownload,
+  childProcesses,
+  connectionsOn,
+  listenersOn,
+  readState,
+  until,
+} from './helpers.js';
 
 const WORKERS = 2;
 const CLIENTS = 2;
 const BOOTSTRAP_TIMEOUT_MS = 150_000;
 const DOWNLOAD_TIMEOUT_MS = 120_000;
-const OBFS4_CLIENT: TorrcEntry[] = [['ClientTransportPlugin', `obfs4 exec ${OBFS4PROXY}`]];
 
 describe(`relayd in BalancerMode proxy over its ${WORKERS} workers, behind obfs4proxy`, {
   timeout: 480_000,
@@ -91,22 +96,20 @@ describe(`relayd in BalancerMode proxy over its ${WORKERS} workers, behind obfs4
     const net = network!;
     const started = await Promise.all(
       Array.from({ length: CLIENTS }, () =>
-        net.startClient({ bridgeLines: [relayd.transportBridgeLine('obfs4')], extraTorrc: OBFS4_CLIENT }),
+        net.startClient({
+          bridgeLines: [relayd.transportBridgeLine('obfs4')],
+          extraTorrc: OBFS4_CLIENT_TORRC,
+        }),
       ),
     );
     clients.push(...started);
-    try {
-      await Promise.all(clients.map((c) => c.waitForBootstrap(BOOTSTRAP_TIMEOUT_MS)));
-      const downloads = await Promise.all(
-        clients.map((c) => c.download(net.payload.url, DOWNLOAD_TIMEOUT_MS)),
-      );
-      for (const d of downloads) {
-        assert.equal(d.body.length, net.payload.sizeBytes);
-        assert.equal(d.sha256Hex, net.payload.sha256Hex);
-      }
-    } catch (error) {
-      assert.fail(`${(error as Error).message}\n${net.describe()}\n${clients[0]?.describeLogs() ?? ''}`);
-    }
+    await bootstrapAndDownload(
+      t,
+      clients,
+      net.payload,
+      { bootstrapMs: BOOTSTRAP_TIMEOUT_MS, downloadMs: DOWNLOAD_TIMEOUT_MS },
+      () => `${net.describe()}\n${clients[0]?.describeLogs() ?? ''}`,
+    );
     // The clients' channels are proxied connections into the workers' backends, from 127.0.1.x.
     const state = readState(relayd);
     const hops = state.workers.flatMap((w) =>

@@ -21,24 +21,25 @@
  * - SIGTERM stops relayd and every worker process.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import { toHex } from '@relayd/common';
-import { sha256 } from '@relayd/crypto';
-import type { WorkerStateDocument } from '@relayd/supervisor';
 import {
   type ClientNode,
   isPidAlive,
-  openSocks5Stream,
-  parseHttpResponse,
   type RelaydBridgeNode,
   startNetwork,
   startRelaydBridge,
   type TestNetwork,
 } from '@relayd/testnet';
 import { exposedSamples, get, promtoolCheckMetrics, sumOf } from '../metrics/helpers.js';
+import {
+  bootstrapAndDownload,
+  pacedDownload,
+  readNoticeLog,
+  readState,
+  replacementOf,
+  until,
+  workersOfClients,
+} from './helpers.js';
 
 const WORKERS = 3;
 const CLIENTS = 6;
@@ -47,121 +48,6 @@ const BOOTSTRAP_TIMEOUT_MS = 120_000;
 const DOWNLOAD_TIMEOUT_MS = 180_000;
 /** Paced downloads (bytes per second per client) keep six transfers in flight long enough to kill a worker mid-way. */
 const PACED_BYTES_PER_SECOND = 1_000_000;
-
-function readState(relayd: RelaydBridgeNode): WorkerStateDocument {
-  return JSON.parse(readFileSync(join(relayd.dataDir, 'workers.json'), 'utf8')) as WorkerStateDocument;
-}
-
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    let value: T | undefined;
-    try {
-      value = probe();
-    } catch {
-      value = undefined;
-    }
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-/** Established TCP connections on `port` (either end) with the PID holding each socket, from `ss`. */
-function connectionsOn(port: number): { local: string; peer: string; pid: number }[] {
-  const out = execFileSync(
-    'ss',
-    ['-tnpH', 'state', 'established', `( sport = :${port} or dport = :${port} )`],
-    { encoding: 'utf8', timeout: 10_000 },
-  );
-  const rows: { local: string; peer: string; pid: number }[] = [];
-  for (const line of out.split('\n')) {
-    const endpoints = line.match(/\S+:\d+/g);
-    const pid = /pid=(\d+)/.exec(line);
-    if (!endpoints || endpoints.length < 2 || !pid) continue;
-    rows.push({ local: endpoints[0]!, peer: endpoints[1]!, pid: Number(pid[1]) });
-  }
-  return rows;
-}
-
-/** For each client, the worker PIDs holding its connections to relayd's ORPort. */
-function workersOfClients(
-  relayd: RelaydBridgeNode,
-  clients: readonly ClientNode[],
-): Map<ClientNode, Set<number>> {
-  const rows = connectionsOn(relayd.orPort);
-  const orPortEnd = `${relayd.address}:${relayd.orPort}`;
-  // Server side: the worker holding the accepted socket, keyed by the client's end.
-  const workerByClientEnd = new Map<string, number>();
-  for (const row of rows) if (row.local === orPortEnd) workerByClientEnd.set(row.peer, row.pid);
-  const out = new Map<ClientNode, Set<number>>();
-  for (const client of clients) {
-    const ends = rows.filter((r) => r.pid === client.pid && r.peer === orPortEnd).map((r) => r.local);
-    out.set(
-      client,
-      new Set(ends.flatMap((end) => (workerByClientEnd.has(end) ? [workerByClientEnd.get(end)!] : []))),
-    );
-  }
-  return out;
-}
-
-interface PacedDownload {
-  /** Bytes received so far. */
-  received(): number;
-  readonly done: Promise<{ ok: true; sha256Hex: string; bytes: number } | { ok: false; error: string }>;
-}
-
-/** GET through the client's SocksPort, reading at most `bytesPerSecond`. Never rejects. */
-function pacedDownload(client: ClientNode, url: string, bytesPerSecond: number): PacedDownload {
-  let received = 0;
-  const parsed = new URL(url);
-  const done = (async () => {
-    const socket = await openSocks5Stream({
-      proxy: { host: client.address, port: client.socksPort },
-      target: { host: parsed.hostname, port: Number(parsed.port) },
-      timeoutMs: 60_000,
-    });
-    const started = Date.now();
-    return await new Promise<Uint8Array>((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      const timer = setTimeout(() => {
-        socket.destroy();
-        reject(new Error(`incomplete after ${DOWNLOAD_TIMEOUT_MS} ms (${received} bytes)`));
-      }, DOWNLOAD_TIMEOUT_MS);
-      socket.on('data', (chunk: Buffer) => {
-        chunks.push(chunk);
-        received += chunk.length;
-        const aheadMs = (received / bytesPerSecond) * 1000 - (Date.now() - started);
-        if (aheadMs > 50) {
-          socket.pause();
-          setTimeout(() => socket.resume(), aheadMs);
-        }
-      });
-      socket.once('error', (e) => {
-        clearTimeout(timer);
-        reject(e);
-      });
-      socket.once('end', () => {
-        clearTimeout(timer);
-        socket.end();
-        resolve(Buffer.concat(chunks));
-      });
-      socket.write(`GET ${parsed.pathname} HTTP/1.0\r\nHost: ${parsed.host}\r\n\r\n`);
-      socket.resume();
-    });
-  })().then(
-    (raw) => {
-      const response = parseHttpResponse(raw);
-      if (!response.ok) return { ok: false as const, error: response.error.message };
-      if (response.value.status !== 200)
-        return { ok: false as const, error: `status ${response.value.status}` };
-      const body = response.value.body;
-      return { ok: true as const, sha256Hex: toHex(sha256(body)), bytes: body.length };
-    },
-    (error: Error) => ({ ok: false as const, error: error.message }),
-  );
-  return { received: () => received, done };
-}
 
 describe(`relayd with Workers ${WORKERS}: one bridge, several processes`, { timeout: 600_000 }, () => {
   let network: TestNetwork | undefined;
@@ -216,15 +102,13 @@ describe(`relayd with Workers ${WORKERS}: one bridge, several processes`, { time
     clients = await Promise.all(
       Array.from({ length: CLIENTS }, () => net.startClient({ bridgeLines: [relayd.bridgeLine] })),
     );
-    const bootstrapMs = await Promise.all(clients.map((c) => c.waitForBootstrap(BOOTSTRAP_TIMEOUT_MS)));
-    t.diagnostic(`bootstrap: ${bootstrapMs.map((ms) => ms.toFixed(0)).join(', ')} ms`);
-    const downloads = await Promise.all(clients.map((c) => c.download(net.payload.url, DOWNLOAD_TIMEOUT_MS)));
-    for (const [i, d] of downloads.entries()) {
-      assert.equal(d.body.length, PAYLOAD_BYTES, `${clients[i]!.nickname} got every byte`);
-      assert.equal(d.sha256Hex, net.payload.sha256Hex, `${clients[i]!.nickname} got the right bytes`);
-    }
-    t.diagnostic(
-      `downloads: ${downloads.map((d) => (d.body.length / 1e6 / (d.elapsedMs / 1000)).toFixed(1)).join(', ')} MB/s`,
+    assert.equal(net.payload.sizeBytes, PAYLOAD_BYTES);
+    await bootstrapAndDownload(
+      t,
+      clients,
+      net.payload,
+      { bootstrapMs: BOOTSTRAP_TIMEOUT_MS, downloadMs: DOWNLOAD_TIMEOUT_MS },
+      () => net.describe(),
     );
     // The workers' heartbeats (every 5 s) reach workers.json within a second.
     const state = await until(
@@ -262,10 +146,7 @@ describe(`relayd with Workers ${WORKERS}: one bridge, several processes`, { time
     const heartbeat = await until(
       'heartbeat lines for every worker in the notice log',
       () => {
-        const lines = readFileSync(relayd.noticeLogPath, 'utf8')
-          .trim()
-          .split('\n')
-          .map((l) => JSON.parse(l) as { msg: string; heartbeat?: string; workerId?: number });
+        const lines = readNoticeLog(relayd);
         const workers = new Set(lines.filter((l) => l.heartbeat === 'worker').map((l) => l.workerId));
         return workers.size === WORKERS && lines.some((l) => l.heartbeat === 'total') ? lines : undefined;
       },
@@ -308,7 +189,9 @@ describe(`relayd with Workers ${WORKERS}: one bridge, several processes`, { time
     const net = network!;
     rememberWorkers();
     const before = readState(relayd);
-    const downloads = clients.map((c) => pacedDownload(c, net.payload.url, PACED_BYTES_PER_SECOND));
+    const downloads = clients.map((c) =>
+      pacedDownload(c, net.payload.url, PACED_BYTES_PER_SECOND, DOWNLOAD_TIMEOUT_MS),
+    );
     // Wait until every transfer is under way, then see which worker holds which client.
     await until(
       'every paced download to be under way',
@@ -344,14 +227,7 @@ describe(`relayd with Workers ${WORKERS}: one bridge, several processes`, { time
     }
 
     // The slot gets a new process; the other workers are the same processes as before.
-    const replaced = await until(
-      'the killed worker to be replaced',
-      () => {
-        const slot = readState(relayd).workers.find((w) => w.workerId === victim.workerId);
-        return slot && slot.pid !== victimPid && slot.state === 'ready' && slot.healthy ? slot : undefined;
-      },
-      30_000,
-    );
+    const replaced = await replacementOf(relayd, victim.workerId, victimPid, 30_000);
     rememberWorkers();
     assert.equal(isPidAlive(victimPid), false);
     assert.ok(isPidAlive(replaced.pid!));
@@ -392,7 +268,6 @@ describe(`relayd with Workers ${WORKERS}: one bridge, several processes`, { time
     const status = await relayd.stop(20_000);
     assert.deepEqual(status, { code: 0, signal: null });
     for (const pid of workerPids) assert.equal(isPidAlive(pid), false, `worker pid ${pid} exited`);
-    const log = readFileSync(relayd.noticeLogPath, 'utf8').trim().split('\n');
-    assert.match((JSON.parse(log.at(-1)!) as { msg: string }).msg, /relayd stopped/);
+    assert.match(readNoticeLog(relayd).at(-1)!.msg, /relayd stopped/);
   });
 });

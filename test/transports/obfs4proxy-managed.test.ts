@@ -22,24 +22,17 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { concatBytes, type Logger, utf8 } from '@relayd/common';
+import { type Logger, utf8 } from '@relayd/common';
 import { formatDiagnostic, parseConfig } from '@relayd/config';
 import { secureRandom } from '@relayd/crypto';
-import {
-  createCookieFile,
-  type ExtOrMetadata,
-  ExtOrServer,
-  encodeSocksArgs,
-  parseAddressPort,
-  ptClientEnvironment,
-  socks5CredentialsForArgs,
-} from '@relayd/ext-orport';
+import { createCookieFile, parseAddressPort, ptClientEnvironment } from '@relayd/ext-orport';
 import { type KeyStore, loadOrCreateKeys } from '@relayd/keys';
 import { buildBridgeExtraInfo, parseExtraInfo } from '@relayd/netdoc';
+import { isPidAlive } from '@relayd/testnet';
 import {
   bridgeLines,
   extraInfoTransportLines,
@@ -47,7 +40,15 @@ import {
   type RunningTransport,
   ServerTransportManager,
 } from '@relayd/transports';
-import { ManagedPt, OBFS4PROXY } from '../ext-orport/managed-pt.js';
+import {
+  closeServer,
+  freeLoopbackPort,
+  listenOnLoopback,
+  type SocketReader,
+} from '../support/loopback-socket.js';
+import { ManagedPt, OBFS4PROXY } from '../support/managed-pt.js';
+import { pollFor } from '../support/poll.js';
+import { complement, connectThroughPtClient, ExtOrEchoListener } from '../support/pt-loopback.js';
 
 const WAIT_MS = 15_000;
 const PYTHON = '/usr/bin/python3';
@@ -68,83 +69,18 @@ function keepingLogger(lines: string[], bindings: object = {}): Logger {
   };
 }
 
-function listen(server: Server): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      if (typeof address === 'object' && address) resolve(address.port);
-      else reject(new Error('no port'));
-    });
-  });
+/** Polls `probe` until it returns a value; fails the test after WAIT_MS with `context()`. */
+function waitFor<T>(what: string, probe: () => T | undefined, context = () => ''): Promise<T> {
+  return pollFor(what, WAIT_MS, probe, context);
 }
-
-/** A port that was free a moment ago on 127.0.0.1. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  const port = await listen(server);
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-async function waitFor<T>(what: string, probe: () => T | undefined | false, context = () => ''): Promise<T> {
-  const deadline = Date.now() + WAIT_MS;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) assert.fail(`no ${what} within ${WAIT_MS} ms\n${context()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Bytes from a socket, read in exact amounts with a deadline. */
-class SocketReader {
-  private buffered: Uint8Array = new Uint8Array(0);
-  ended = false;
-
-  constructor(readonly socket: Socket) {
-    socket.on('data', (chunk: Buffer) => {
-      this.buffered = concatBytes(this.buffered, new Uint8Array(chunk));
-    });
-    socket.on('close', () => {
-      this.ended = true;
-    });
-    socket.on('error', () => {
-      this.ended = true;
-    });
-  }
-
-  async read(n: number, what: string): Promise<Uint8Array> {
-    await waitFor(what, () => {
-      if (this.buffered.length >= n) return true;
-      if (this.ended) assert.fail(`connection closed while reading ${what} (${this.buffered.length}/${n})`);
-      return undefined;
-    });
-    const out = this.buffered.slice(0, n);
-    this.buffered = this.buffered.slice(n);
-    return out;
-  }
-}
-
-const xorFF = (bytes: Uint8Array) => bytes.map((b) => b ^ 0xff);
 
 describe('obfs4proxy managed by ServerTransportManager', { timeout: 120_000 }, () => {
   let root = '';
   let dataDirectory = '';
   let cookie: Uint8Array = new Uint8Array(0);
-  let extOrListener: Server | undefined;
+  let extOrListener: ExtOrEchoListener | undefined;
   let orPortTrap: Server | undefined;
   let orPortTrapConnections = 0;
-  const accepted: ExtOrMetadata[] = [];
   const openSockets = new Set<Socket>();
   const logLines: string[] = [];
   let manager: ServerTransportManager | undefined;
@@ -166,39 +102,14 @@ describe('obfs4proxy managed by ServerTransportManager', { timeout: 120_000 }, (
     const cookiePath = join(dataDirectory, 'extended_orport_auth_cookie');
     writeFileSync(cookiePath, created.fileBytes, { mode: 0o600 });
 
-    extOrListener = createServer((socket) => {
-      openSockets.add(socket);
-      socket.on('close', () => openSockets.delete(socket));
-      socket.on('error', () => {});
-      const machine = new ExtOrServer({ cookie, random: secureRandom, admit: () => 'okay' });
-      let linked = false;
-      socket.write(machine.start());
-      socket.on('data', (chunk: Buffer) => {
-        const bytes = new Uint8Array(chunk);
-        if (linked) {
-          socket.write(xorFF(bytes));
-          return;
-        }
-        const step = machine.receive(bytes);
-        if (step.status === 'running') {
-          if (step.output.length > 0) socket.write(step.output);
-        } else if (step.status === 'accepted') {
-          accepted.push(step.outcome);
-          linked = true;
-          socket.write(step.output);
-          if (step.outcome.leftover.length > 0) socket.write(xorFF(step.outcome.leftover));
-        } else {
-          socket.end(step.output);
-        }
-      });
-    });
-    const extOrPort = await listen(extOrListener);
+    extOrListener = new ExtOrEchoListener(() => ({ cookie, random: secureRandom, admit: () => 'okay' }));
+    const extOrPort = await extOrListener.listen();
     orPortTrap = createServer((socket) => {
       orPortTrapConnections++;
       socket.destroy();
     });
-    const orPort = await listen(orPortTrap);
-    obfs4Port = await freePort();
+    const orPort = await listenOnLoopback(orPortTrap);
+    obfs4Port = await freeLoopbackPort();
 
     const parsed = parseConfig(
       [
@@ -248,12 +159,8 @@ describe('obfs4proxy managed by ServerTransportManager', { timeout: 120_000 }, (
   after(async () => {
     for (const socket of openSockets) socket.destroy();
     await Promise.all([manager?.stop(), clientPt?.stop()]);
-    for (const pid of serverPids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
-    await Promise.all(
-      [extOrListener, orPortTrap].map(
-        (s) => new Promise<void>((resolve) => (s ? s.close(() => resolve()) : resolve())),
-      ),
-    );
+    for (const pid of serverPids) if (isPidAlive(pid)) process.kill(pid, 'SIGKILL');
+    await Promise.all([extOrListener?.close(), closeServer(orPortTrap)]);
     if (root) rmSync(root, { recursive: true, force: true });
   });
 
@@ -264,44 +171,29 @@ describe('obfs4proxy managed by ServerTransportManager', { timeout: 120_000 }, (
   }
 
   /** SOCKS5 with the obfs4 ARGS as RFC 1929 credentials (pt-spec 3.5), through the client to the server. */
-  async function connectThroughObfs4(transport: RunningTransport): Promise<SocketReader> {
-    const socket = createConnection({ host: '127.0.0.1', port: socksPort });
-    openSockets.add(socket);
-    socket.on('close', () => openSockets.delete(socket));
-    const reader = new SocketReader(socket);
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', resolve);
-      socket.once('error', reject);
-    });
-    socket.write(Uint8Array.of(5, 1, 2));
-    assert.deepEqual([...(await reader.read(2, 'SOCKS method choice'))], [5, 2]);
-    const credentials = socks5CredentialsForArgs(encodeSocksArgs(transport.args));
-    assert.ok(credentials);
-    socket.write(
-      concatBytes(
-        Uint8Array.of(1, credentials.username.length),
-        credentials.username,
-        Uint8Array.of(credentials.password.length),
-        credentials.password,
-      ),
-    );
-    assert.deepEqual([...(await reader.read(2, 'SOCKS auth status'))], [1, 0]);
+  function connectThroughObfs4(transport: RunningTransport): Promise<SocketReader> {
     const target = parseAddressPort(`${transport.address}:${transport.port}`);
     assert.ok(target.ok);
-    const { bytes, port } = target.value;
-    socket.write(Uint8Array.of(5, 1, 0, 1, ...bytes, port >>> 8, port & 0xff));
-    const reply = await reader.read(10, 'SOCKS CONNECT reply');
-    assert.equal(reply[1], 0, `SOCKS CONNECT failed with reply ${reply[1]}\n${diagnostics()}`);
-    return reader;
+    return connectThroughPtClient({
+      socksPort,
+      args: transport.args,
+      target: target.value,
+      openSockets,
+      context: diagnostics,
+    });
   }
 
   async function roundTrip(transport: RunningTransport): Promise<void> {
-    const before = accepted.length;
+    const before = extOrListener!.connections.length;
     const reader = await connectThroughObfs4(transport);
     const payload = secureRandom.bytes(32 * 1024);
     reader.socket.write(payload);
-    assert.deepEqual(await reader.read(payload.length, 'bytes back through obfs4'), xorFF(payload));
-    const metadata = await waitFor('the ExtORPort connection', () => accepted[before], diagnostics);
+    assert.deepEqual(await reader.read(payload.length, 'bytes back through obfs4'), complement(payload));
+    const metadata = await waitFor(
+      'the ExtORPort connection',
+      () => extOrListener!.connections[before]?.metadata,
+      diagnostics,
+    );
     assert.equal(metadata.transportName, 'obfs4');
     assert.equal(metadata.clientAddress?.address, '127.0.0.1');
     assert.ok((metadata.clientAddress?.port ?? 0) > 0);
@@ -321,14 +213,14 @@ describe('obfs4proxy managed by ServerTransportManager', { timeout: 120_000 }, (
     assert.match(cert, /^[A-Za-z0-9+/]{70}$/);
     assert.equal(t.args[1]!.value, '0');
     assert.equal(t.argsText, `cert=${cert},iat-mode=0`);
-    assert.ok(isAlive(t.pid));
+    assert.ok(isPidAlive(t.pid));
     const env = readFileSync(`/proc/${t.pid}/environ`, 'utf8').split('\0').filter(Boolean).sort();
     assert.deepEqual(
       env.filter((v) => v.startsWith('TOR_PT_')),
       [
         `TOR_PT_AUTH_COOKIE_FILE=${join(dataDirectory, 'extended_orport_auth_cookie')}`,
         'TOR_PT_EXIT_ON_STDIN_CLOSE=1',
-        `TOR_PT_EXTENDED_SERVER_PORT=127.0.0.1:${(extOrListener!.address() as { port: number }).port}`,
+        `TOR_PT_EXTENDED_SERVER_PORT=127.0.0.1:${extOrListener!.port}`,
         'TOR_PT_MANAGED_TRANSPORT_VER=1',
         `TOR_PT_ORPORT=127.0.0.1:${(orPortTrap!.address() as { port: number }).port}`,
         `TOR_PT_SERVER_BINDADDR=obfs4-127.0.0.1:${obfs4Port}`,
@@ -420,7 +312,7 @@ describe('obfs4proxy managed by ServerTransportManager', { timeout: 120_000 }, (
       },
       diagnostics,
     );
-    assert.equal(isAlive(first.pid), false);
+    assert.equal(isPidAlive(first.pid), false);
     assert.equal(second.restarts, restartsBefore + 1);
     assert.equal(second.port, first.port);
     assert.equal(
@@ -440,7 +332,7 @@ describe('obfs4proxy managed by ServerTransportManager', { timeout: 120_000 }, (
     const started = Date.now();
     await manager!.stop();
     assert.ok(Date.now() - started < 1_000, 'exited on stdin close, before SIGTERM');
-    assert.equal(isAlive(pid), false);
+    assert.equal(isPidAlive(pid), false);
     // The exit is logged when the child's stdio closes, which can trail its 'exit' event.
     await waitFor(
       'the exit log line',

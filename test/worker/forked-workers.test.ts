@@ -21,39 +21,20 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type Logger, toBase64Unpadded, utf8 } from '@relayd/common';
-import { parseConfig } from '@relayd/config';
+import { toBase64Unpadded, utf8 } from '@relayd/common';
 import { listenTcp, stopReading, type TcpListener } from '@relayd/net';
 import { parseServerDescriptor } from '@relayd/netdoc';
-import {
-  ForkedWorkerLauncher,
-  Supervisor,
-  WORKER_STATE_FILE,
-  type WorkerStateDocument,
-} from '@relayd/supervisor';
+import { type Supervisor, WORKER_STATE_FILE, type WorkerStateDocument } from '@relayd/supervisor';
 import { isPidAlive } from '@relayd/testnet';
+import { startForkedSupervisor } from '../support/forked-supervisor.js';
 import { LinkClient, type RelayTarget } from '../support/link-client.js';
+import { pollFor } from '../support/poll.js';
 
 const DAY = 86_400_000;
-const AUTH_FP = '0000000000000000000000000000000000000001';
+const WAIT_MS = 15_000;
 
-const quiet: Logger = {
-  error() {},
-  warn() {},
-  notice() {},
-  info() {},
-  debug() {},
-  child: () => quiet,
-};
-
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+function until<T>(what: string, probe: () => T | undefined): Promise<T> {
+  return pollFor(what, WAIT_MS, probe, () => '', 50);
 }
 
 describe('forked worker processes behind the supervisor', { timeout: 120_000 }, () => {
@@ -74,38 +55,14 @@ describe('forked worker processes behind the supervisor', { timeout: 120_000 }, 
   };
 
   before(async () => {
-    const parsed = parseConfig(
-      [
-        `DataDirectory ${dataDir}`,
-        'Nickname forkedTest',
-        'ContactInfo ops@example.org',
-        'ORPort 127.0.0.1:auto',
-        'PublishServerDescriptor 0',
-        'Workers 2',
-        `Log notice file ${join(root, 'notice.log')}`,
-        `DirAuthority v3auth orport=8 v3ident=${'A'.repeat(40)} 127.0.0.1:8 ${AUTH_FP}`,
-      ].join('\n'),
-    );
-    assert.ok(parsed.ok, JSON.stringify(!parsed.ok && parsed.error.errors));
-    supervisor = await Supervisor.start(
-      { config: parsed.value.config, version: '0.0.0-test', maintenanceIntervalMs: 3_600_000 },
-      {
-        logger: quiet,
-        clock,
-        fetch: async () => {
-          throw new Error('connection refused');
-        },
-        launcher: () => new ForkedWorkerLauncher({ logger: quiet, pool: { heartbeatIntervalMs: 300 } }),
-      },
-    );
+    ({ supervisor, target } = await startForkedSupervisor({
+      dataDir,
+      nickname: 'forkedTest',
+      torrc: ['Workers 2', `Log notice file ${join(root, 'notice.log')}`],
+      clock,
+      pool: { heartbeatIntervalMs: 300 },
+    }));
     rememberPids();
-    const ed25519 = readFileSync(join(dataDir, 'fingerprint-ed25519'), 'latin1').trim().split(' ')[1]!;
-    target = {
-      address: '127.0.0.1',
-      port: supervisor.endpoint.orPort,
-      rsaIdentity: Buffer.from(supervisor.fingerprint, 'hex'),
-      ed25519Identity: new Uint8Array(Buffer.from(ed25519, 'base64')),
-    };
   });
 
   after(async () => {

@@ -21,6 +21,7 @@
  */
 import { concatBytes, constantTimeEqual, InternalError, type Random } from '@relayd/common';
 import type { AddressPort } from './address-port.js';
+import { CommandReader } from './command-reader.js';
 import { ExtOrError } from './ext-or-error.js';
 import { DEFAULT_MAX_EXT_OR_BODY_LENGTH, decodeExtOrMessage, encodeExtOrMessage } from './frame.js';
 import { InboundBuffer } from './inbound-buffer.js';
@@ -79,22 +80,24 @@ export class ExtOrClient {
   private readonly cookie: Uint8Array;
   private readonly random: Random;
   private readonly metadata: Uint8Array;
-  private readonly maxBodyLength: number;
-  private readonly maxCommands: number;
   private readonly inbound = new InboundBuffer();
+  private readonly commands: CommandReader;
   private state: ExtOrClientPhase = 'auth-types';
   private authTypesSeen = 0;
   private safeCookieOffered = false;
   private clientNonce: Uint8Array | undefined;
-  private commands = 0;
 
   /** Throws InternalError for a bad cookie or transport name (caller bugs: both come from trusted state). */
   constructor(opts: ExtOrClientOptions) {
     checkCookie(opts.cookie);
     this.cookie = opts.cookie.slice();
     this.random = opts.random;
-    this.maxBodyLength = opts.maxBodyLength ?? DEFAULT_MAX_EXT_OR_BODY_LENGTH;
-    this.maxCommands = opts.maxCommands ?? DEFAULT_MAX_EXT_OR_COMMANDS;
+    this.commands = new CommandReader(this.inbound, {
+      maxBodyLength: opts.maxBodyLength ?? DEFAULT_MAX_EXT_OR_BODY_LENGTH,
+      maxCommands: opts.maxCommands ?? DEFAULT_MAX_EXT_OR_COMMANDS,
+      sender: 'server',
+      lastCommand: 'OKAY',
+    });
     if (opts.transportName !== undefined && !isValidTransportName(opts.transportName)) {
       throw new InternalError(`not a pluggable transport name: ${JSON.stringify(opts.transportName)}`);
     }
@@ -200,22 +203,10 @@ export class ExtOrClient {
   }
 
   private takeReply(output: Uint8Array[]): 'wait' | 'progress' | ExtOrClientStep {
-    const result = this.inbound.takeFrame({ maxBodyLength: this.maxBodyLength });
-    if (result.kind === 'incomplete') return 'wait';
-    if (result.kind === 'malformed') {
-      return this.fail(
-        output,
-        new ExtOrError('FRAME_TOO_LONG', result.error.message, { cause: result.error }),
-      );
-    }
-    this.commands++;
-    if (this.commands > this.maxCommands) {
-      return this.fail(
-        output,
-        new ExtOrError('TOO_MANY_COMMANDS', `server sent more than ${this.maxCommands} commands before OKAY`),
-      );
-    }
-    const decoded = decodeExtOrMessage(result.frame);
+    const read = this.commands.next();
+    if (read.kind === 'incomplete') return 'wait';
+    if (read.kind === 'refused') return this.fail(output, read.error);
+    const decoded = decodeExtOrMessage(read.frame);
     // Only OKAY and DENY mean anything to a transport; a USERADDR or
     // TRANSPORT that does not parse is as meaningless as the rest.
     if (decoded.ok && decoded.value.type === 'okay') {

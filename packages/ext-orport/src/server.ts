@@ -28,6 +28,7 @@
  */
 import { concatBytes, constantTimeEqual, InternalError, type Random } from '@relayd/common';
 import type { AddressPort } from './address-port.js';
+import { CommandReader } from './command-reader.js';
 import { ExtOrError } from './ext-or-error.js';
 import {
   DEFAULT_MAX_EXT_OR_BODY_LENGTH,
@@ -113,23 +114,25 @@ export class ExtOrServer {
   private readonly cookie: Uint8Array;
   private readonly random: Random;
   private readonly admit: ExtOrAdmissionPolicy;
-  private readonly maxBodyLength: number;
-  private readonly maxCommands: number;
   private readonly inbound = new InboundBuffer();
+  private readonly commands: CommandReader;
   private state: ExtOrServerPhase = 'new';
   private expectedClientHash: Uint8Array | undefined;
   private clientAddress: AddressPort | undefined;
   private transportName: string | undefined;
   private ignoredCommands = 0;
-  private commands = 0;
 
   constructor(opts: ExtOrServerOptions) {
     checkCookie(opts.cookie);
     this.cookie = opts.cookie.slice();
     this.random = opts.random;
     this.admit = opts.admit ?? acceptEverything;
-    this.maxBodyLength = opts.maxBodyLength ?? DEFAULT_MAX_EXT_OR_BODY_LENGTH;
-    this.maxCommands = opts.maxCommands ?? DEFAULT_MAX_EXT_OR_COMMANDS;
+    this.commands = new CommandReader(this.inbound, {
+      maxBodyLength: opts.maxBodyLength ?? DEFAULT_MAX_EXT_OR_BODY_LENGTH,
+      maxCommands: opts.maxCommands ?? DEFAULT_MAX_EXT_OR_COMMANDS,
+      sender: 'transport',
+      lastCommand: 'DONE',
+    });
   }
 
   /** Where the exchange stands. */
@@ -223,25 +226,10 @@ export class ExtOrServer {
   }
 
   private takeCommand(output: Uint8Array[]): 'wait' | 'progress' | ExtOrServerStep {
-    const result = this.inbound.takeFrame({ maxBodyLength: this.maxBodyLength });
-    if (result.kind === 'incomplete') return 'wait';
-    if (result.kind === 'malformed') {
-      return this.fail(
-        output,
-        new ExtOrError('FRAME_TOO_LONG', result.error.message, { cause: result.error }),
-      );
-    }
-    this.commands++;
-    if (this.commands > this.maxCommands) {
-      return this.fail(
-        output,
-        new ExtOrError(
-          'TOO_MANY_COMMANDS',
-          `transport sent more than ${this.maxCommands} commands before DONE`,
-        ),
-      );
-    }
-    const frame = result.frame;
+    const read = this.commands.next();
+    if (read.kind === 'incomplete') return 'wait';
+    if (read.kind === 'refused') return this.fail(output, read.error);
+    const frame = read.frame;
     const decoded = decodeExtOrMessage(frame);
     if (!decoded.ok) {
       const code = frame.command === ExtOrCommand.USERADDR ? 'BAD_USERADDR' : 'BAD_TRANSPORT';

@@ -15,11 +15,12 @@
  * included (dir-spec 2.1.1 "extra-info-digest").
  */
 
-import { checkEd25519Cert, type Ed25519Cert, Ed25519CertType, parseEd25519Cert } from '@relayd/certs';
+import { checkEd25519Cert, type Ed25519Cert, Ed25519CertType } from '@relayd/certs';
 import { bytesEqual, err, ok, type Result, utf8 } from '@relayd/common';
 import { ed25519Verify, type RsaPublicKey, sha1, sha256 } from '@relayd/crypto';
 import { ItemSection, parseDocument } from './document.js';
 import { type NetDocError, NetDocVerifyError } from './errors.js';
+import { parseRouterDocumentFrame } from './router-document.js';
 import { certFailure, ED25519_DESCRIPTOR_SIGNATURE_PREFIX } from './server-descriptor.js';
 import { findSignedRange, rsaSignatureCovers } from './signatures.js';
 import { latin1, tokenizeOrThrow } from './tokenizer.js';
@@ -75,24 +76,10 @@ export function parseExtraInfo(bytes: Uint8Array): Result<ExtraInfo, NetDocError
     const nickname = doc.nickname(head, head.args[0]!);
     const fingerprint = doc.hex(head, head.args[1]!, 'fingerprint');
 
-    const signatureItem = doc.requireLast('router-signature');
-    doc.noArgs(signatureItem);
-    const rsaSignature = doc.object(signatureItem, 'SIGNATURE');
+    const { identityCert, ed25519Identity, ed25519Signature, rsaSignature, signatureItem } =
+      parseRouterDocumentFrame(doc, items, 'extra-info');
     if (rsaSignature.length < 128 || rsaSignature.length > 512)
       doc.fail('signature has an impossible length', signatureItem);
-    const edSigItem = doc.required('router-sig-ed25519');
-    if (items[items.length - 2] !== edSigItem)
-      doc.fail('"router-sig-ed25519" must be next to last', edSigItem);
-    const ed25519Signature = doc.base64(edSigItem, doc.arg(edSigItem, 0), 'Ed25519 signature', 64);
-
-    const certItem = doc.required('identity-ed25519');
-    if (items[1] !== certItem) doc.fail('"identity-ed25519" must follow "extra-info"', certItem);
-    doc.noArgs(certItem);
-    const certParsed = parseEd25519Cert(doc.object(certItem, 'ED25519 CERT'));
-    if (!certParsed.ok) doc.fail(`bad identity-ed25519 certificate: ${certParsed.error.message}`, certItem);
-    const identityCert = certParsed.value;
-    if (identityCert.certType !== Ed25519CertType.IDENTITY_V_SIGNING || !identityCert.signingKey)
-      doc.fail('identity-ed25519 must be a type 4 certificate that includes its signing key', certItem);
 
     const publishedItem = doc.required('published');
     const published = parseIsoTime(publishedItem.argText.trimEnd());
@@ -125,7 +112,7 @@ export function parseExtraInfo(bytes: Uint8Array): Result<ExtraInfo, NetDocError
       nickname,
       fingerprint,
       identityCert,
-      ed25519Identity: identityCert.signingKey,
+      ed25519Identity,
       ed25519SigningKey: identityCert.certifiedKey,
       published,
       transports,

@@ -30,6 +30,7 @@ import { NetDocError, NetDocVerifyError } from './errors.js';
 import { type ExitPolicyRule, parseExitPolicyRule } from './exit-policy.js';
 import { type PortPolicySummary, parsePortPolicySummary } from './port-policy.js';
 import { type ProtocolVersions, parseProtocols } from './protocols.js';
+import { parseRouterDocumentFrame } from './router-document.js';
 import { findSignedRange, rsaSignatureCovers } from './signatures.js';
 import { latin1, type NetDocItem, tokenizeOrThrow } from './tokenizer.js';
 import { type AddressPort, parseIsoTime, toHexUpper } from './values.js';
@@ -126,22 +127,8 @@ function parseDescriptorItems(
   doc.integer(router, router.args[3]!, 'SOCKS port', 0, 65535);
   const dirPort = doc.integer(router, router.args[4]!, 'dir port', 0, 65535);
 
-  const signatureItem = doc.requireLast('router-signature');
-  doc.noArgs(signatureItem);
-  const rsaSignature = doc.object(signatureItem, 'SIGNATURE');
-  const edSigItem = doc.required('router-sig-ed25519');
-  if (items[items.length - 2] !== edSigItem) doc.fail('"router-sig-ed25519" must be next to last', edSigItem);
-  const ed25519Signature = doc.base64(edSigItem, doc.arg(edSigItem, 0), 'Ed25519 signature', 64);
-
-  const certItem = doc.required('identity-ed25519');
-  if (items[1] !== certItem) doc.fail('"identity-ed25519" must follow "router"', certItem);
-  doc.noArgs(certItem);
-  const certParsed = parseEd25519Cert(doc.object(certItem, 'ED25519 CERT'));
-  if (!certParsed.ok) doc.fail(`bad identity-ed25519 certificate: ${certParsed.error.message}`, certItem);
-  const identityCert = certParsed.value;
-  if (identityCert.certType !== Ed25519CertType.IDENTITY_V_SIGNING || !identityCert.signingKey)
-    doc.fail('identity-ed25519 must be a type 4 certificate that includes its signing key', certItem);
-  const ed25519Identity = identityCert.signingKey;
+  const { identityCert, ed25519Identity, ed25519Signature, rsaSignature, signatureItem } =
+    parseRouterDocumentFrame(doc, items, 'router');
   const masterItem = doc.required('master-key-ed25519');
   const master = doc.base64(masterItem, doc.arg(masterItem, 0), 'master-key-ed25519', 32);
   if (!bytesEqual(master, ed25519Identity))

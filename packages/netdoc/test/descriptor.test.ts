@@ -157,6 +157,26 @@ describe('server descriptors and extra-info from a real tor 0.4.9.11 bridge', ()
     const changed = unwrap(parseExtraInfo(flipByte(eiBytes, at)));
     assert.ok(!verifyExtraInfo(changed, { identityKey: d.identityKey }).ok);
   });
+
+  it('refuses either document when identity-ed25519 is not second or router-sig-ed25519 not next to last', () => {
+    const documents = [
+      { bytes: descBytes, parse: parseServerDescriptor, first: 'router' },
+      { bytes: eiBytes, parse: parseExtraInfo, first: 'extra-info' },
+    ];
+    for (const { bytes, parse, first } of documents) {
+      const text = latin1(bytes);
+      assert.ok(parse(bytes).ok, first);
+      // An item C tor ignores, in the one place the frame leaves no room for it.
+      const afterFirst = text.replace('\n', '\nx-unknown 1\n');
+      const beforeRsaSignature = text.replace('\nrouter-signature\n', '\nx-unknown 1\nrouter-signature\n');
+      const misplacedCert = parse(utf8(afterFirst));
+      assert.ok(!misplacedCert.ok);
+      assert.equal(misplacedCert.error.detail, `"identity-ed25519" must follow "${first}"`);
+      const misplacedSig = parse(utf8(beforeRsaSignature));
+      assert.ok(!misplacedSig.ok);
+      assert.equal(misplacedSig.error.detail, '"router-sig-ed25519" must be next to last');
+    }
+  });
 });
 
 describe('descriptors written by other tor relays', () => {

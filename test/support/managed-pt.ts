@@ -3,15 +3,20 @@
  * tests: started with a TOR_PT_* environment, its stdout read through
  * @relayd/ext-orport's PT line codec, stopped by its PID — stdin closed
  * first (TOR_PT_EXIT_ON_STDIN_CLOSE=1), then SIGTERM, then SIGKILL — also
- * when a test fails.
+ * when a test fails. Also the torrc a tor client needs to use obfs4proxy.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PtLineSplitter, type PtMessage, parsePtLine } from '@relayd/ext-orport';
+import type { TorrcEntry } from '@relayd/testnet';
 
 export const OBFS4PROXY = '/usr/bin/obfs4proxy';
+/** The torrc line that gives a tor client obfs4, through the same obfs4proxy. */
+export const OBFS4_CLIENT_TORRC: readonly TorrcEntry[] = [
+  ['ClientTransportPlugin', `obfs4 exec ${OBFS4PROXY}`],
+];
 const STOP_GRACE_MS = 3_000;
 
 export class ManagedPt {
