@@ -36,6 +36,12 @@ export interface BridgeDocumentInputs {
   readonly startedAtMs: number;
   /** The extra-info's transport lines; none when absent. */
   readonly transports?: Pick<BridgeExtraInfoOptions, 'transports' | 'transportInfo'>;
+  /**
+   * The `published` time of the documents these replace. The new ones are
+   * published at least a second later: an authority (and the publisher)
+   * takes a descriptor with the same `published` time for one it has.
+   */
+  readonly previousPublishedSeconds?: number;
 }
 
 /** The descriptor's "bandwidth" line values, as tor computes them from the config. */
@@ -48,11 +54,11 @@ export function advertisedBandwidth(bandwidth: RelaydConfig['bandwidth']): Descr
   return { average, burst, observed: 0 };
 }
 
-/** Builds and signs both documents as of `clock.nowMs()`. */
+/** Builds and signs both documents as of `clock.nowMs()` (published after `previousPublishedSeconds`). */
 export function buildOwnDocuments(inputs: BridgeDocumentInputs, clock: Clock): BridgeDocuments {
   const { config, keys, endpoint } = inputs;
   const nowMs = clock.nowMs();
-  const publishedSeconds = Math.floor(nowMs / 1000);
+  const publishedSeconds = Math.max(Math.floor(nowMs / 1000), (inputs.previousPublishedSeconds ?? 0) + 1);
   try {
     const documents = buildBridgeDocuments(
       {

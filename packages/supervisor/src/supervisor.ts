@@ -740,7 +740,8 @@ export class Supervisor {
     }, interval);
   }
 
-  private build(): BridgeDocuments {
+  /** The documents as of now, published after `previousPublishedSeconds` (the ones they replace). */
+  private build(previousPublishedSeconds?: number): BridgeDocuments {
     const states = this.transports?.states() ?? [];
     const transportInfo = extraInfoTransportInfo(states);
     return buildOwnDocuments(
@@ -754,6 +755,7 @@ export class Supervisor {
           transports: extraInfoTransports(states, { ipv4: this.endpoint.ipv4 }),
           ...(transportInfo ? { transportInfo } : {}),
         },
+        ...(previousPublishedSeconds !== undefined ? { previousPublishedSeconds } : {}),
       },
       this.clock,
     );
@@ -822,7 +824,7 @@ export class Supervisor {
   }
 
   private rebuild(reason: string): void {
-    this.documents = this.build();
+    this.documents = this.build(this.documents.publishedSeconds);
     this.builtAtMs = this.clock.nowMs();
     this.installDocuments();
     this.logger.info(

@@ -77,6 +77,28 @@ describe('own documents', () => {
     { nowMs: () => nowMs, monotonicMs: () => 0 },
   );
 
+  it('publishes a replacement at least a second after the documents it replaces', () => {
+    const inputs = {
+      config: config('Nickname docsTest\n'),
+      keys,
+      endpoint: { ipv4: '203.0.113.5', orPort: 9001, source: 'Address' as const },
+      platform: 'relayd 9.9.9 on Linux',
+      startedAtMs: nowMs - 3_600_000,
+    };
+    const clock = { nowMs: () => nowMs + 400, monotonicMs: () => 0 };
+    // Rebuilt within the same second: one second later, so it is not taken for the one published.
+    const again = buildOwnDocuments({ ...inputs, previousPublishedSeconds: nowMs / 1000 }, clock);
+    assert.equal(again.publishedSeconds, nowMs / 1000 + 1);
+    const sd = parseServerDescriptor(utf8(again.serverDescriptor));
+    assert.ok(sd.ok);
+    assert.equal(sd.value.published, nowMs / 1000 + 1);
+    // Later than that, the clock decides.
+    assert.equal(
+      buildOwnDocuments({ ...inputs, previousPublishedSeconds: nowMs / 1000 - 60 }, clock).publishedSeconds,
+      nowMs / 1000,
+    );
+  });
+
   it('builds a descriptor and extra-info that parse and verify, naming each other', () => {
     const sd = parseServerDescriptor(utf8(documents.serverDescriptor));
     assert.ok(sd.ok);
