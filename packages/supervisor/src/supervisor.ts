@@ -223,7 +223,10 @@ export class Supervisor {
   private documents: BridgeDocuments;
   private builtAtMs: number;
   private maintenanceTimer: TimerHandle | undefined;
+  /** The maintenance pass running or waiting for its turn, if any. */
   private maintaining: Promise<void> | undefined;
+  /** The end of the queue of key work (maintenance passes, rotations asked for): one at a time. */
+  private keyWork: Promise<unknown> = Promise.resolve();
   private directoryReady = false;
   private stopping: Promise<void> | undefined;
   private lastMaintenanceError: string | undefined;
@@ -548,7 +551,7 @@ export class Supervisor {
 
   /** Runs one maintenance pass now (tests; also what the timer does). */
   maintain(): Promise<void> {
-    this.maintaining ??= this.runMaintenance().finally(() => {
+    this.maintaining ??= this.inTurn(() => this.runMaintenance()).finally(() => {
       this.maintaining = undefined;
     });
     return this.maintaining;
@@ -646,12 +649,13 @@ export class Supervisor {
         descriptorPublishedSeconds: this.documents.publishedSeconds,
       };
     };
-    const before = this.maintaining ?? Promise.resolve();
-    const run = before.then(rotate, rotate);
-    this.maintaining = run.then(
-      () => undefined,
-      () => undefined,
-    );
+    return this.inTurn(rotate);
+  }
+
+  /** Runs `task` once the key work before it has finished (whether it succeeded or not). */
+  private inTurn<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.keyWork.then(task, task);
+    this.keyWork = run.catch(() => {});
     return run;
   }
 
@@ -672,7 +676,7 @@ export class Supervisor {
       this.heartbeatTimer = undefined;
       this.fetcher.stop();
       this.unsubscribeWorkers?.();
-      await this.maintaining?.catch(() => {});
+      await this.keyWork;
       await this.reloading?.catch(() => {});
       // The transports first (they forward into the front), then the front, then the workers behind it.
       await this.transports?.stop();

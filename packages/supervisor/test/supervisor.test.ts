@@ -166,6 +166,31 @@ describe('supervisor', { timeout: 60_000 }, () => {
     assert.throws(() => readFileSync(join(dataDir, 'keys', 'secret_onion_key_ntor.old')), /ENOENT/);
   });
 
+  it('rotates the onion keys on request, in turn with maintenance, which carries on afterwards', async () => {
+    const before = descriptor();
+    const uploads = posts.length;
+    const rotated = await supervisor.rotateOnionKeysNow();
+    const after = descriptor();
+    assert.equal(rotated.previousNtorOnionKey, toBase64Unpadded(before.ntorOnionKey));
+    assert.equal(rotated.ntorOnionKey, toBase64Unpadded(after.ntorOnionKey));
+    assert.notEqual(rotated.ntorOnionKey, rotated.previousNtorOnionKey);
+    assert.equal(rotated.workersUpdated, 1);
+    assert.equal(rotated.descriptorPublishedSeconds, after.published);
+    assert.equal(posts.length, uploads + 1, 'the new descriptor was uploaded');
+    assert.equal(readFileSync(join(dataDir, 'keys', 'secret_onion_key_ntor.old')).length, 96);
+    // The schedule still runs: past the grace period the previous key is forgotten.
+    offsetMs += 7 * DAY + 60_000;
+    await supervisor.maintain();
+    assert.throws(() => readFileSync(join(dataDir, 'keys', 'secret_onion_key_ntor.old')), /ENOENT/);
+    // Asked for while a maintenance pass runs: the two take turns, and maintenance goes on after both.
+    const [, again] = await Promise.all([supervisor.maintain(), supervisor.rotateOnionKeysNow()]);
+    assert.equal(again.previousNtorOnionKey, rotated.ntorOnionKey);
+    assert.equal(toBase64Unpadded(descriptor().ntorOnionKey), again.ntorOnionKey);
+    offsetMs += 7 * DAY + 60_000;
+    await supervisor.maintain();
+    assert.throws(() => readFileSync(join(dataDir, 'keys', 'secret_onion_key_ntor.old')), /ENOENT/);
+  });
+
   it('reloads: a new ContactInfo makes a new descriptor; a new ORPort waits for a restart', async () => {
     const current = supervisor.currentConfig;
     const published = supervisor.currentDocuments.publishedSeconds;
