@@ -26,7 +26,6 @@ export {
   STATUS_MAX_CHARS,
   SYSTEMD_NOTIFY,
   SystemdNotifier,
-  statusMessage,
   stoppingMessage,
   systemdNotifySend,
   takeNotifyEnvironment,

@@ -65,8 +65,6 @@ export interface ServiceNotifier {
   reloading(): void;
   /** STOPPING=1: relayd has been asked to stop and is shutting down. */
   stopping(): void;
-  /** A new status line (STATUS=) alone. */
-  status(text: string): void;
   /** Stops the watchdog pings and waits (bounded) for queued notifications to be sent. */
   close(): Promise<void>;
 }
@@ -76,7 +74,6 @@ export const NO_SERVICE_NOTIFIER: ServiceNotifier = {
   ready() {},
   reloading() {},
   stopping() {},
-  status() {},
   close: () => Promise.resolve(),
 };
 
@@ -116,10 +113,6 @@ export function reloadingMessage(monotonicMicroseconds: bigint): readonly string
 
 export function stoppingMessage(): readonly string[] {
   return ['STOPPING=1', notifyAssignment('STATUS', 'shutting down')];
-}
-
-export function statusMessage(text: string): readonly string[] {
-  return [notifyAssignment('STATUS', text)];
 }
 
 export const WATCHDOG_MESSAGE: readonly string[] = ['WATCHDOG=1'];
@@ -240,10 +233,6 @@ export class SystemdNotifier implements ServiceNotifier {
 
   stopping(): void {
     void this.enqueue(stoppingMessage());
-  }
-
-  status(text: string): void {
-    void this.enqueue(statusMessage(text));
   }
 
   async close(): Promise<void> {

@@ -20,7 +20,6 @@ function recordingNotifier(controlSocket: string) {
       events.push(`ready (control socket ${existsSync(controlSocket) ? 'open' : 'missing'}): ${status}`),
     reloading: () => events.push('reloading'),
     stopping: () => events.push('stopping'),
-    status: (text) => events.push(`status: ${text}`),
     close: async () => {
       events.push('close');
     },

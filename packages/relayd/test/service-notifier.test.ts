@@ -16,7 +16,6 @@ import {
   STATUS_MAX_CHARS,
   SYSTEMD_NOTIFY,
   SystemdNotifier,
-  statusMessage,
   stoppingMessage,
   systemdNotifySend,
   takeNotifyEnvironment,
@@ -79,7 +78,6 @@ describe('notification messages', () => {
       'STATUS=reloading the configuration',
     ]);
     assert.deepEqual(stoppingMessage(), ['STOPPING=1', 'STATUS=shutting down']);
-    assert.deepEqual(statusMessage('x'), ['STATUS=x']);
     assert.deepEqual(WATCHDOG_MESSAGE, ['WATCHDOG=1']);
   });
 
@@ -202,12 +200,11 @@ describe('SystemdNotifier', () => {
     notifier.ready('up');
     notifier.reloading();
     notifier.ready('up again');
-    notifier.status('busy');
     notifier.stopping();
     await notifier.close();
     assert.deepEqual(
       fake.sent.map((s) => s.message[0]),
-      ['READY=1', 'RELOADING=1', 'READY=1', 'STATUS=busy', 'STOPPING=1'],
+      ['READY=1', 'RELOADING=1', 'READY=1', 'STOPPING=1'],
     );
     assert.ok(fake.sent.every((s) => s.socket === '/run/test/notify'));
     assert.deepEqual(fake.sent[2]?.message, ['READY=1', 'STATUS=up again']);

@@ -631,7 +631,8 @@ export class Supervisor {
    */
   rotateOnionKeysNow(): Promise<OnionKeyRotationOutcome> {
     const rotate = async (): Promise<OnionKeyRotationOutcome> => {
-      if (this.stopping) throw new RelayError('internal', 'STOPPING', 'relayd is stopping');
+      if (this.stopping)
+        throw new RelayError('transient', 'STOPPING', 'relayd is stopping: the onion keys were not rotated');
       const previous = this.keys.ntorOnionKey.publicKey;
       this.keys.rotateOnionKeys();
       const nowMs = this.clock.nowMs();
