@@ -158,10 +158,11 @@ export class RelayEngine {
     this.metrics = modules.metrics ?? noopEngineMetrics;
     this.logLimiter = new LogLimiter(this.clock);
     this.createQueue = new CreateQueue<RelayCircuit>(this.options.createQueue, this.clock, this.scheduler, {
-      process: (circuit, waitedMs) => {
-        this.metrics.createQueueWait(waitedMs);
-        this.guarded(circuit.prev?.channel, 'answering a CREATE', () => this.answer(circuit));
-      },
+      process: (circuit, waitedMs) =>
+        this.guarded(circuit.prev?.channel, 'answering a CREATE', () => {
+          this.metrics.createQueueWait(waitedMs);
+          this.answer(circuit);
+        }),
       expire: (circuit) =>
         this.guarded(circuit.prev?.channel, 'expiring a CREATE', () => {
           this.metrics.onionskin(circuit.handshake, 'dropped');

@@ -26,11 +26,6 @@ export class MetricsRequests {
     private readonly logger: Logger,
   ) {}
 
-  /** Requests waiting for their answer. */
-  get waiting(): number {
-    return this.pending.size;
-  }
-
   /**
    * Sends a request with `send(requestId)` on behalf of `owner` (one worker
    * process). Resolves with the answer, or undefined after `timeoutMs`, on
