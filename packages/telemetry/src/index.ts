@@ -37,6 +37,7 @@ export {
 } from './metrics/directory-metrics.js';
 export { CREATE_QUEUE_WAIT_BUCKETS, ENGINE_METRICS, EngineMetricsSink } from './metrics/engine-metrics.js';
 export {
+  addProcessMetrics,
   createMetricsRegistry,
   type HistogramDefinition,
   type LabelledValue,

@@ -9,7 +9,7 @@
  * is stopping too). An error nothing else caught is reported to the
  * supervisor and ends the process with status 1; the supervisor replaces it.
  */
-import { createLogger, createMetricsRegistry } from '@relayd/telemetry';
+import { createLogger } from '@relayd/telemetry';
 import { WorkerProcess } from './worker-process.js';
 
 if (typeof process.send !== 'function') {
@@ -33,7 +33,7 @@ const worker = new WorkerProcess({
     }),
   exit: (code) => process.exit(code),
   // This process's CPU, memory and event loop, labelled with its worker number by the supervisor.
-  metricsRegistry: createMetricsRegistry({ processMetrics: true }),
+  processMetrics: true,
 });
 
 process.on('SIGINT', () => {});

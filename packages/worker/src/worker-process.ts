@@ -43,6 +43,7 @@ import {
 } from '@relayd/ipc';
 import type { TcpSocket } from '@relayd/net';
 import {
+  addProcessMetrics,
   createMetricsRegistry,
   createWorkerMetrics,
   type MetricsRegistry,
@@ -78,11 +79,11 @@ export interface WorkerProcessDeps {
   /** How long a stop may take before the process exits anyway. Default 10 s. */
   readonly stopTimeoutMs?: number;
   /**
-   * The registry the worker's metrics are declared in. The process entry
-   * gives one with the process metrics (CPU, memory, event loop); default:
-   * a registry without them.
+   * Expose this process's own metrics (CPU, memory, event loop) beside the
+   * worker's, when the configuration has a MetricsPort to read them: the
+   * process entry asks for them; a worker inside another process does not.
    */
-  readonly metricsRegistry?: MetricsRegistry;
+  readonly processMetrics?: boolean;
 }
 
 export const DEFAULT_WORKER_STOP_TIMEOUT_MS = 10_000;
@@ -138,7 +139,7 @@ export class WorkerProcess {
   constructor(private readonly deps: WorkerProcessDeps) {
     this.clock = deps.clock ?? systemClock;
     this.scheduler = deps.scheduler ?? systemScheduler;
-    this.registry = deps.metricsRegistry ?? createMetricsRegistry({ processMetrics: false });
+    this.registry = createMetricsRegistry({ processMetrics: false });
     this.metrics = createWorkerMetrics(this.registry);
     deps.channel.onMessage((raw, handle) => this.receive(raw, handle));
     deps.channel.onDisconnect(() => {
@@ -260,6 +261,7 @@ export class WorkerProcess {
     this.workerId = msg.workerId;
     this.config = msg.config;
     this.logs = this.deps.createLogger(msg.config);
+    if (this.deps.processMetrics && msg.config.metricsPort !== null) addProcessMetrics(this.registry);
     this.logger = RetargetableLogger.create(this.logs);
     this.log = this.logger.child({ module: 'worker', worker: msg.workerId });
     const processLogger = this.log;

@@ -125,7 +125,7 @@ describe('WorkerProcess', { timeout: 60_000 }, () => {
 
   after(() => rmSync(root, { recursive: true, force: true }));
 
-  function run() {
+  function run(options: { processMetrics?: boolean } = {}) {
     const channel = new FakeChannel();
     const lines: Line[] = [];
     const exits: number[] = [];
@@ -134,8 +134,22 @@ describe('WorkerProcess', { timeout: 60_000 }, () => {
       channel: channel.port,
       createLogger: () => sinkLogger(`logs${++opened}`, lines),
       exit: (code) => exits.push(code),
+      ...options,
     });
     return { channel, lines, exits, worker };
+  }
+
+  /** The metric families a worker started from `startMessage` answers with. */
+  async function metricFamilies(channel: FakeChannel, requestId: number) {
+    channel.deliver(message({ kind: 'metrics-request', requestId }));
+    await until('the metrics', () =>
+      channel.sent.some((m) => m.kind === 'metrics' && m.requestId === requestId),
+    );
+    const answer = channel.sent.find((m) => m.kind === 'metrics' && m.requestId === requestId);
+    assert.ok(answer?.kind === 'metrics');
+    const parsed = parseMetricsJson(answer.metrics);
+    assert.ok(parsed.ok, parsed.ok ? '' : parsed.error);
+    return parsed.value;
   }
 
   it('starts from the start message, says ready, sends heartbeats, and stops on request', async () => {
@@ -192,6 +206,33 @@ describe('WorkerProcess', { timeout: 60_000 }, () => {
     assert.equal(family('process_cpu_seconds_total'), undefined, 'process metrics only where the entry asks');
     channel.deliver(message({ kind: 'stop' }));
     await until('exit', () => exits.length > 0);
+  });
+
+  it('adds the process metrics the entry asks for only when there is a MetricsPort to read them', async () => {
+    const without = run({ processMetrics: true });
+    without.channel.deliver(start);
+    const plain = await metricFamilies(without.channel, 1);
+    assert.equal(
+      plain.find((f) => f.name === 'process_cpu_seconds_total'),
+      undefined,
+      'no MetricsPort: nothing reads them, nothing collects them',
+    );
+    const parsed = parseConfig(
+      `DataDirectory ${join(root, 'data')}\nNickname procTest\nContactInfo ops@example.org\nORPort 127.0.0.1:auto\nMetricsPort 127.0.0.1:9035\n`,
+    );
+    assert.ok(parsed.ok);
+    const withPort = run({ processMetrics: true });
+    withPort.channel.deliver({ ...start, config: parsed.value.config });
+    const families = await metricFamilies(withPort.channel, 2);
+    assert.ok(families.find((f) => f.name === 'process_cpu_seconds_total'));
+    assert.ok(
+      families.find((f) => f.name === 'relayd_channels'),
+      'beside the worker’s own',
+    );
+    for (const { channel, exits } of [without, withPort]) {
+      channel.deliver(message({ kind: 'stop' }));
+      await until('exit', () => exits.length > 0);
+    }
   });
 
   it('drops malformed messages and messages before start, without throwing', async () => {

@@ -232,11 +232,7 @@ export class EngineMetricsSink implements EngineMetrics {
     if (what === CIRCUIT_QUEUE_FULL) this.dos.inc({ type: 'circuit_killed_max_cell' });
   }
 
-  /**
-   * A circuit extension handshake left the create queue after `waitedMs`
-   * (answered or expired). Not part of `EngineMetrics` yet: the engine's
-   * create queue knows the wait and is to report it here.
-   */
+  /** A circuit extension handshake left the create queue to be answered after `waitedMs`. */
   createQueueWait(waitedMs: number): void {
     if (Number.isFinite(waitedMs) && waitedMs >= 0) this.createQueueWaits.observe(waitedMs / 1000);
   }

@@ -56,11 +56,18 @@ const MISNAMED_PROCESS_METRICS = [
 /** A new, empty registry (never prom-client's global one). */
 export function createMetricsRegistry(options: MetricsRegistryOptions): MetricsRegistry {
   const registry = new Registry();
-  if (options.processMetrics) {
-    collectDefaultMetrics({ register: registry });
-    for (const name of MISNAMED_PROCESS_METRICS) registry.removeSingleMetric(name);
-  }
+  if (options.processMetrics) addProcessMetrics(registry);
   return registry;
+}
+
+/**
+ * Adds this process's metrics (CPU, memory, file descriptors, event loop,
+ * GC) to `registry`. Once per process; they cost a little all the time
+ * (an event-loop delay monitor, a GC observer), so only where they are read.
+ */
+export function addProcessMetrics(registry: MetricsRegistry): void {
+  collectDefaultMetrics({ register: registry });
+  for (const name of MISNAMED_PROCESS_METRICS) registry.removeSingleMetric(name);
 }
 
 export function counter<L extends string>(registry: MetricsRegistry, def: MetricDefinition<L>): Counter<L> {
