@@ -77,12 +77,8 @@ export interface ProxyView {
   readonly unreachable: number;
   readonly backendDenied: number;
   readonly sourcePortsExhausted: number;
-  /**
-   * Proxied connections open now by the source address they were made
-   * from (BalancerSourceAddresses). Not in `ProxyStats` yet; without it
-   * `relayd_internal_connections` has no series.
-   */
-  readonly openBySourceAddress?: Readonly<Record<string, number>>;
+  /** Proxied connections open now by the source address they were made from (BalancerSourceAddresses). */
+  readonly openBySourceAddress: Readonly<Record<string, number>>;
 }
 
 /** balancer `BalancerStats`. */
