@@ -126,28 +126,28 @@ export class ConnectionHolder {
     };
     const failures = new Map<string, number>();
     const open = this.channels.filter((c) => !c.isClosed);
-    const todo: ClientChannel[] = [];
-    for (let round = 0; round < perConnection; round++) todo.push(...open);
+    const planned: ClientChannel[] = [];
+    for (let round = 0; round < perConnection; round++) planned.push(...open);
     let succeeded = 0;
     let pending = 0;
     let launched = 0;
     await new Promise<void>((resolve) => {
       const deadline = setTimeout(() => {
-        const unfinished = todo.length - launched + pending;
+        const unfinished = planned.length - launched + pending;
         if (unfinished > 0) failures.set('timeout', unfinished);
         resolve();
       }, timeoutMs);
       const settle = () => {
         pending--;
         launchMore();
-        if (pending === 0 && launched === todo.length) {
+        if (pending === 0 && launched === planned.length) {
           clearTimeout(deadline);
           resolve();
         }
       };
       const launchMore = () => {
-        while (pending < inFlight && launched < todo.length) {
-          const channel = todo[launched++]!;
+        while (pending < inFlight && launched < planned.length) {
+          const channel = planned[launched++]!;
           pending++;
           let done = false;
           const circuit = new ClientCircuit(channel, plan, {
@@ -177,7 +177,7 @@ export class ConnectionHolder {
           this.circuits.push(circuit);
           circuit.start();
         }
-        if (todo.length === 0) {
+        if (planned.length === 0) {
           clearTimeout(deadline);
           resolve();
         }
@@ -185,7 +185,7 @@ export class ConnectionHolder {
       launchMore();
     });
     return {
-      attempted: todo.length,
+      attempted: planned.length,
       succeeded,
       failures: tally(failures),
       seconds: (this.clock.monotonicMs() - start) / 1000,
