@@ -25,32 +25,14 @@ import { createConnection, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type Logger, parseIpAddress } from '@relayd/common';
+import { parseIpAddress } from '@relayd/common';
 import { parseConfig } from '@relayd/config';
 import { dialExtOrPort } from '@relayd/net';
 import { Supervisor } from '../src/index.js';
+import { type LogLine, recordingLogger } from './fake-workers.js';
 
 const OBFS4PROXY = '/usr/bin/obfs4proxy';
 const AUTH_FP = '0000000000000000000000000000000000000001';
-
-interface Line {
-  level: string;
-  fields: object;
-  message: string;
-}
-
-function recordingLogger(lines: Line[], bindings: object = {}): Logger {
-  const at = (level: string) => (fields: object, message: string) =>
-    lines.push({ level, fields: { ...bindings, ...fields }, message });
-  return {
-    error: at('err'),
-    warn: at('warn'),
-    notice: at('notice'),
-    info: at('info'),
-    debug: at('debug'),
-    child: (more) => recordingLogger(lines, { ...bindings, ...more }),
-  };
-}
 
 async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -97,7 +79,7 @@ function baseConfig(dataDir: string, nickname: string): string[] {
   ];
 }
 
-async function startSupervisor(lines: Line[], torrc: string[]): Promise<Supervisor> {
+async function startSupervisor(lines: LogLine[], torrc: string[]): Promise<Supervisor> {
   const parsed = parseConfig(torrc.join('\n'));
   assert.ok(parsed.ok, JSON.stringify(!parsed.ok && parsed.error.errors));
   return Supervisor.start(
@@ -115,7 +97,7 @@ async function startSupervisor(lines: Line[], torrc: string[]): Promise<Supervis
 describe('supervisor front: handoff mode with a managed obfs4proxy', { timeout: 90_000 }, () => {
   const root = mkdtempSync(join(tmpdir(), 'relayd-supervisor-front-'));
   const dataDir = join(root, 'data');
-  const lines: Line[] = [];
+  const lines: LogLine[] = [];
   const sockets: Socket[] = [];
   const pids = new Set<number>();
   let supervisor: Supervisor | undefined;
@@ -244,7 +226,7 @@ describe('supervisor front: handoff mode with a managed obfs4proxy', { timeout: 
 describe('supervisor front: proxy mode', { timeout: 60_000 }, () => {
   const root = mkdtempSync(join(tmpdir(), 'relayd-supervisor-proxy-'));
   const dataDir = join(root, 'data');
-  const lines: Line[] = [];
+  const lines: LogLine[] = [];
   const sockets: Socket[] = [];
   let supervisor: Supervisor | undefined;
 
@@ -306,7 +288,7 @@ describe('supervisor front: proxy mode', { timeout: 60_000 }, () => {
 describe('supervisor front: an external transport started beside relayd', { timeout: 60_000 }, () => {
   const root = mkdtempSync(join(tmpdir(), 'relayd-supervisor-external-'));
   const dataDir = join(root, 'data');
-  const lines: Line[] = [];
+  const lines: LogLine[] = [];
   let supervisor: Supervisor | undefined;
   let extOrPort = 0;
   let transportPort = 0;

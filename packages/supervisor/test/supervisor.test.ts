@@ -9,37 +9,19 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type Logger, toBase64Unpadded, utf8 } from '@relayd/common';
+import { toBase64Unpadded, utf8 } from '@relayd/common';
 import { parseConfig } from '@relayd/config';
 import { parseServerDescriptor } from '@relayd/netdoc';
 import { type DescriptorPostRequest, Supervisor } from '../src/index.js';
+import { type LogLine, recordingLogger } from './fake-workers.js';
 
 const DAY = 86_400_000;
 const AUTH_FP = '0000000000000000000000000000000000000001';
 
-interface Line {
-  level: string;
-  fields: object;
-  message: string;
-}
-
-function recordingLogger(lines: Line[], bindings: object = {}): Logger {
-  const at = (level: string) => (fields: object, message: string) =>
-    lines.push({ level, fields: { ...bindings, ...fields }, message });
-  return {
-    error: at('err'),
-    warn: at('warn'),
-    notice: at('notice'),
-    info: at('info'),
-    debug: at('debug'),
-    child: (more) => recordingLogger(lines, { ...bindings, ...more }),
-  };
-}
-
 describe('supervisor', { timeout: 60_000 }, () => {
   const root = mkdtempSync(join(tmpdir(), 'relayd-supervisor-'));
   const dataDir = join(root, 'data');
-  const lines: Line[] = [];
+  const lines: LogLine[] = [];
   const posts: DescriptorPostRequest[] = [];
   let offsetMs = 0;
   const clock = { nowMs: () => Date.now() + offsetMs, monotonicMs: () => performance.now() };
